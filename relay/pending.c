@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pending - commands whose issues have not landed yet. Each says so in one line and exits
+ * with EX_USAGE, as the foundation issue asks, so scripts can tell "not yet" from success.
+ */
+#include <stdio.h>
+#include <sysexits.h>
+
+#include "relay_commands.h"
+
+static int not_yet(const char *command, const char *what)
+{
+        fprintf(stderr, "mailinit: '%s' is not available in this version yet (%s).\n", command, what);
+        return EX_USAGE;
+}
+
+int relay_main(int argc, char **argv)
+{
+        (void)argc;
+        (void)argv;
+        return not_yet("relay", "the built-in relay daemon");
+}
+
+int sendmail_main(int argc, char **argv)
+{
+        (void)argc;
+        (void)argv;
+        return not_yet("sendmail", "local submission to the built-in relay");
+}
+
+int queue_main(int argc, char **argv)
+{
+        (void)argc;
+        (void)argv;
+        return not_yet("queue", "the built-in relay's queue");
+}
+
+int newaliases_main(int argc, char **argv)
+{
+        (void)argc;
+        (void)argv;
+        fprintf(stderr, "mailinit: aliases are not used: mail is relayed to the relayhost.\n");
+        return 0;
+}
+
+int status_main(int argc, char **argv)
+{
+        (void)argc;
+        (void)argv;
+        return not_yet("status", "first-boot status");
+}
+
+int clean_main(int argc, char **argv)
+{
+        (void)argc;
+        (void)argv;
+        return not_yet("clean", "forgetting the per-instance state");
+}
