@@ -33,9 +33,10 @@ static const struct command commands[] = {
 
 static void print_help(FILE *out)
 {
-        fprintf(out, "Usage: mailinit COMMAND [OPTIONS]\n"
-                     "Turn an EC2 instance into a mail relay through Amazon SES on its first boot.\n\n"
-                     "Commands:\n");
+        fprintf(out,
+                "Usage: mailinit COMMAND [OPTIONS]\n"
+                "Turn an EC2 instance into a mail relay through Amazon SES on its first boot.\n\n"
+                "Commands:\n");
         for (size_t i = 0; i < N_COMMANDS; i++)
                 fprintf(out, "  mailinit %s\n", commands[i].usage);
         fprintf(out, "  mailinit --version | --help | COMMAND --help\n\n"

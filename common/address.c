@@ -4,13 +4,14 @@
  * addresses, as the configuration writes them (Postfix notation). Pure functions: they
  * never resolve names and never log.
  */
+#include "address.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 
-#include "address.h"
 #include "parse.h"
 
 static bool is_alnum(char c)
@@ -249,8 +250,8 @@ int listen_address_parse(const char *s, size_t len, struct listen_address *ret)
 
 bool systemd_unit_name_is_valid(const char *s, size_t len)
 {
-        static const char *const suffixes[] = {".service", ".socket", ".target", ".timer",
-                                               ".path", ".mount"};
+        static const char *const suffixes[] = {".service", ".socket", ".target",
+                                               ".timer",   ".path",   ".mount"};
         bool suffix_ok = false;
 
         if (len == 0 || len > 255)

@@ -10,7 +10,8 @@ struct aws_credentials {
         char *secret_access_key;
         char *session_token; /* NULL for long-term keys */
         time_t expiration;   /* 0 when they do not expire */
-        const char *source;  /* "environment", "instance role NAME"... (static or owned by provider) */
+        const char
+                *source; /* "environment", "instance role NAME"... (static or owned by provider) */
 };
 
 /* aws_credentials_done - wipe and free the strings; the struct may be reused. */

@@ -4,11 +4,11 @@
  * Backoff And Jitter"): spreading retries uniformly over [0, ceiling] keeps a fleet that
  * boots at once from retrying in lock-step against IMDS or Secrets Manager.
  */
+#include "backoff.h"
+
 #include <errno.h>
 #include <sys/random.h>
 #include <time.h>
-
-#include "backoff.h"
 
 uint64_t backoff_ceiling_ms(uint64_t base_ms, uint64_t cap_ms, unsigned attempt)
 {
@@ -55,7 +55,8 @@ uint64_t now_monotonic_usec(void)
 
 void sleep_ms(uint64_t ms)
 {
-        struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L};
+        struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
+                              .tv_nsec = (long)(ms % 1000) * 1000000L};
 
         while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
                 ;

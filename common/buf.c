@@ -3,6 +3,8 @@
  * buf - bounded growable buffer. Growth doubles the capacity up to max + 1 (the NUL).
  * Secret buffers wipe the old block when they grow and wipe on release.
  */
+#include "buf.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -10,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
 #include "secret_mask.h"
 
 void buf_init(struct buf *b, size_t max)

@@ -12,6 +12,8 @@
  * nothing is returned on error. Values are wiped when freed: the credentials file shares
  * this reader.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -20,7 +22,6 @@
 #include <string.h>
 
 #include "buf.h"
-#include "config.h"
 #include "fileio.h"
 #include "parse.h"
 #include "secret_mask.h"
@@ -95,7 +96,9 @@ static int add_entry(struct config_file *f, char *logical, unsigned line, struct
         while (is_key_char(key[key_len]))
                 key_len++;
         if (key_len == 0)
-                return config_error_set(err, "%s:%u: expected a parameter name at the start of the line", f->label, line);
+                return config_error_set(err,
+                                        "%s:%u: expected a parameter name at the start of the line",
+                                        f->label, line);
         if (!eq) {
                 key[key_len] = '\0';
                 return config_error_set(err, "%s:%u: missing '=' after '%s'", f->label, line, key);
@@ -103,12 +106,15 @@ static int add_entry(struct config_file *f, char *logical, unsigned line, struct
         for (char *p = key + key_len; p < eq; p++) {
                 if (!is_blank(*p)) {
                         key[key_len] = '\0';
-                        return config_error_set(err, "%s:%u: bad parameter name near '%s': expected 'name = value'", f->label, line, key);
+                        return config_error_set(
+                                err, "%s:%u: bad parameter name near '%s': expected 'name = value'",
+                                f->label, line, key);
                 }
         }
         if (key_len > CONFIG_KEY_MAX) {
                 key[CONFIG_KEY_MAX] = '\0';
-                return config_error_set(err, "%s:%u: parameter name '%s...' is too long", f->label, line, key);
+                return config_error_set(err, "%s:%u: parameter name '%s...' is too long", f->label,
+                                        line, key);
         }
         key[key_len] = '\0';
         value = strip_whitespace(eq + 1);
@@ -183,7 +189,10 @@ int config_parse(const char *label, const char *text, size_t len, struct config_
                         continue;
                 if (is_blank(start[0])) {
                         if (logical.len == 0) {
-                                r = config_error_set(err, "%s:%u: continuation line (starting with white space) without a parameter before it", label, line);
+                                r = config_error_set(
+                                        err,
+                                        "%s:%u: continuation line (starting with white space) without a parameter before it",
+                                        label, line);
                                 goto out;
                         }
                         r = buf_append_str(&logical, " ");

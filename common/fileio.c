@@ -7,6 +7,8 @@
  * atomic), fchmod to the final mode before any byte is written (secrets are never briefly
  * world-readable), write, fsync, rename, fsync(directory).
  */
+#include "fileio.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -15,8 +17,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include "fileio.h"
 
 int read_file_bounded(const char *path, size_t max, char **ret_data, size_t *ret_len)
 {

@@ -8,6 +8,8 @@
  * the caller's business (it knows which statuses are retryable); this file converts
  * CURLcode to -errno once and keeps curl's message for the log.
  */
+#include "http.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +17,6 @@
 #include <strings.h>
 
 #include <curl/curl.h>
-
-#include "http.h"
 
 #define HTTP_DEFAULT_CONNECT_TIMEOUT_MS 1000
 #define HTTP_DEFAULT_TIMEOUT_MS         5000
@@ -102,7 +102,8 @@ static void copy_header_value(const char *line, size_t len, const char *name, ch
         end = len;
         while (start < end && (line[start] == ' ' || line[start] == '\t'))
                 start++;
-        while (end > start && (line[end - 1] == '\r' || line[end - 1] == '\n' || line[end - 1] == ' '))
+        while (end > start &&
+               (line[end - 1] == '\r' || line[end - 1] == '\n' || line[end - 1] == ' '))
                 end--;
         if (end - start >= dst_size)
                 end = start + dst_size - 1;
@@ -170,9 +171,11 @@ int http_perform(struct http_client *c, const struct http_request *req, struct h
 
         *resp = (struct http_response){0};
         if (req->secret_body)
-                buf_init_secret(&resp->body, req->max_response ? req->max_response : HTTP_DEFAULT_MAX_RESPONSE);
+                buf_init_secret(&resp->body,
+                                req->max_response ? req->max_response : HTTP_DEFAULT_MAX_RESPONSE);
         else
-                buf_init(&resp->body, req->max_response ? req->max_response : HTTP_DEFAULT_MAX_RESPONSE);
+                buf_init(&resp->body,
+                         req->max_response ? req->max_response : HTTP_DEFAULT_MAX_RESPONSE);
         c->error[0] = '\0';
         c->too_big = false;
 
@@ -203,7 +206,8 @@ int http_perform(struct http_client *c, const struct http_request *req, struct h
         (void)curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
         (void)curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, c->error);
         (void)curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
-                               (long)(req->connect_timeout_ms ? req->connect_timeout_ms : HTTP_DEFAULT_CONNECT_TIMEOUT_MS));
+                               (long)(req->connect_timeout_ms ? req->connect_timeout_ms
+                                                              : HTTP_DEFAULT_CONNECT_TIMEOUT_MS));
         (void)curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
                                (long)(req->timeout_ms ? req->timeout_ms : HTTP_DEFAULT_TIMEOUT_MS));
         (void)curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
@@ -219,18 +223,21 @@ int http_perform(struct http_client *c, const struct http_request *req, struct h
         if (req->no_proxy)
                 (void)curl_easy_setopt(curl, CURLOPT_PROXY, "");
         if (req->max_response)
-                (void)curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)req->max_response);
+                (void)curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
+                                       (curl_off_t)req->max_response);
 
         if (strcmp(req->method, "GET") == 0) {
                 (void)curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
         } else if (strcmp(req->method, "POST") == 0) {
                 (void)curl_easy_setopt(curl, CURLOPT_POST, 1L);
                 (void)curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body ? req->body : "");
-                (void)curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+                (void)curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                                       (curl_off_t)req->body_len);
         } else {
                 (void)curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req->method);
                 (void)curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body ? req->body : "");
-                (void)curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+                (void)curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                                       (curl_off_t)req->body_len);
         }
 
         code = curl_easy_perform(curl);

@@ -14,25 +14,25 @@
 #define HTTP_ERROR_MAX 256
 
 struct http_request {
-        const char *method;           /* "GET", "PUT", "POST" */
+        const char *method; /* "GET", "PUT", "POST" */
         const char *url;
-        const char *const *headers;   /* NULL or NULL-terminated "Name: value" strings */
-        const void *body;             /* sent as is; NULL for none */
+        const char *const *headers; /* NULL or NULL-terminated "Name: value" strings */
+        const void *body;           /* sent as is; NULL for none */
         size_t body_len;
-        uint64_t connect_timeout_ms;  /* 0: 1000 */
-        uint64_t timeout_ms;          /* total, 0: 5000 */
-        size_t max_response;          /* body cap; 0: 1 MiB */
-        bool no_proxy;                /* never use an HTTP proxy (IMDS) */
-        bool secret_body;             /* wipe the response body when released */
+        uint64_t connect_timeout_ms; /* 0: 1000 */
+        uint64_t timeout_ms;         /* total, 0: 5000 */
+        size_t max_response;         /* body cap; 0: 1 MiB */
+        bool no_proxy;               /* never use an HTTP proxy (IMDS) */
+        bool secret_body;            /* wipe the response body when released */
 };
 
 struct http_response {
-        long status;            /* 0 when no HTTP response was received */
+        long status; /* 0 when no HTTP response was received */
         struct buf body;
-        char date[64];          /* the Date header, for clock-skew correction */
-        char request_id[128];   /* x-amzn-RequestId */
-        char error_type[128];   /* x-amzn-ErrorType */
-        bool connected;         /* the TCP connection was established */
+        char date[64];        /* the Date header, for clock-skew correction */
+        char request_id[128]; /* x-amzn-RequestId */
+        char error_type[128]; /* x-amzn-ErrorType */
+        bool connected;       /* the TCP connection was established */
 };
 
 struct http_client;

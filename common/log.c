@@ -7,6 +7,8 @@
  * as "ident: warning: text". All text is masked for secrets before it leaves, whatever the
  * target. Never fails: a message that cannot be formatted is dropped.
  */
+#include "log.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,7 +20,6 @@
 
 #include <systemd/sd-journal.h>
 
-#include "log.h"
 #include "secret_mask.h"
 
 #define LOG_MESSAGE_MAX 4096
@@ -110,8 +111,7 @@ static void emit_journal(int level, int error, const char *const *fields, const 
                 masked_fields[n_masked] = secret_mask_apply(fields[i]);
                 if (!masked_fields[n_masked])
                         break;
-                iov[n++] = (struct iovec){masked_fields[n_masked],
-                                          strlen(masked_fields[n_masked])};
+                iov[n++] = (struct iovec){masked_fields[n_masked], strlen(masked_fields[n_masked])};
                 n_masked++;
         }
         (void)sd_journal_sendv(iov, (int)n);

@@ -29,8 +29,8 @@ int log_get_max_level(void);
  * Returns -abs(error), so callers can write `return log_error_errno(r, ...)`. */
 int log_internal(int level, int error, const char *const *fields, const char *format, ...)
         __attribute__((format(printf, 4, 5)));
-int log_internalv(int level, int error, const char *const *fields, const char *format,
-                  va_list ap) __attribute__((format(printf, 4, 0)));
+int log_internalv(int level, int error, const char *const *fields, const char *format, va_list ap)
+        __attribute__((format(printf, 4, 0)));
 
 #define log_debug(...)   log_internal(LOG_DEBUG, 0, NULL, __VA_ARGS__)
 #define log_info(...)    log_internal(LOG_INFO, 0, NULL, __VA_ARGS__)

@@ -4,11 +4,11 @@
  * allocation, no logging, no locale (strtoull and friends are avoided for their silent
  * acceptance of signs and white space).
  */
+#include "parse.h"
+
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
-
-#include "parse.h"
 
 int parse_uint64(const char *s, uint64_t *ret)
 {

@@ -10,13 +10,13 @@
  * SECURITY: the copies live only in this process's memory; the process is made
  * non-dumpable by whoever fetches secrets.
  */
+#include "secret_mask.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
-
-#include "secret_mask.h"
 
 #define SECRET_MASK_MAX     32
 #define SECRET_MASK_MIN_LEN 4

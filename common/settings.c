@@ -8,6 +8,8 @@
  * over the merged values) and checks every expanded value against the key's type; errors
  * name where the offending value was written.
  */
+#include "settings.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -18,12 +20,11 @@
 #include "buf.h"
 #include "parse.h"
 #include "secret_mask.h"
-#include "settings.h"
 
-#define SETTING_VALUE_MAX     4096
-#define SETTING_ORIGIN_MAX    512
-#define SETTING_EXPAND_DEPTH  10
-#define SECRET_ID_MAX         2048
+#define SETTING_VALUE_MAX    4096
+#define SETTING_ORIGIN_MAX   512
+#define SETTING_EXPAND_DEPTH 10
+#define SECRET_ID_MAX        2048
 
 enum setting_type {
         TYPE_STRING,
@@ -54,7 +55,8 @@ static const struct setting_def defs[SETTING_MAX] = {
         [SETTING_MODE] = {"mode", TYPE_ENUM, "builtin", "builtin|postfix"},
         [SETTING_SECRET_ID] = {"secret_id", TYPE_SECRET_ID, "", NULL},
         [SETTING_REGION] = {"region", TYPE_REGION, "", NULL},
-        [SETTING_RELAYHOST] = {"relayhost", TYPE_RELAYHOST, "[email-smtp.$region.amazonaws.com]:587", NULL},
+        [SETTING_RELAYHOST] = {"relayhost", TYPE_RELAYHOST,
+                               "[email-smtp.$region.amazonaws.com]:587", NULL},
         [SETTING_RELAY_TLS] = {"relay_tls", TYPE_ENUM, "starttls", "starttls|smtps|none"},
         [SETTING_TLS_CA_FILE] = {"tls_ca_file", TYPE_PATH, "", NULL},
         [SETTING_MYDOMAIN] = {"mydomain", TYPE_DOMAIN, "", NULL},
@@ -70,7 +72,8 @@ static const struct setting_def defs[SETTING_MAX] = {
         [SETTING_MAXIMAL_BACKOFF_TIME] = {"maximal_backoff_time", TYPE_DURATION, "4000s", "s"},
         [SETTING_MAXIMAL_QUEUE_LIFETIME] = {"maximal_queue_lifetime", TYPE_DURATION, "5d", "d"},
         [SETTING_RESTART_UNITS] = {"restart_units", TYPE_UNIT_LIST, "", NULL},
-        [SETTING_CREDENTIALS_FILE] = {"credentials_file", TYPE_PATH, "/etc/mailinit/credentials", NULL},
+        [SETTING_CREDENTIALS_FILE] = {"credentials_file", TYPE_PATH, "/etc/mailinit/credentials",
+                                      NULL},
         [SETTING_SPOOL_DIR] = {"spool_dir", TYPE_PATH, "/var/spool/mailinit", NULL},
         [SETTING_STATE_DIR] = {"state_dir", TYPE_PATH, "/var/lib/mailinit", NULL},
         [SETTING_POSTFIX_DIR] = {"postfix_dir", TYPE_PATH, "/etc/postfix", NULL},
@@ -184,9 +187,11 @@ int settings_set(struct settings *s, const char *name, const char *value,
                 return -ENOENT;
         }
         if (strlen(value) > SETTING_VALUE_MAX)
-                return config_error_set(err, "%s: parameter '%s': value longer than %d bytes", origin, name, SETTING_VALUE_MAX);
+                return config_error_set(err, "%s: parameter '%s': value longer than %d bytes",
+                                        origin, name, SETTING_VALUE_MAX);
         if (has_control_chars(value))
-                return config_error_set(err, "%s: parameter '%s': value contains control characters", origin, name);
+                return config_error_set(
+                        err, "%s: parameter '%s': value contains control characters", origin, name);
         sv = &s->v[key];
         if (source < sv->source)
                 return 0;
@@ -273,11 +278,14 @@ int settings_apply_json(struct settings *s, json_t *object, enum setting_source 
                 r = json_member_text(v, &text);
                 if (r == -EINVAL) {
                         buf_done(&text);
-                        return config_error_set(err, "%s: expected a string, number, boolean or array of strings", where);
+                        return config_error_set(
+                                err, "%s: expected a string, number, boolean or array of strings",
+                                where);
                 }
                 if (r == -EFBIG) {
                         buf_done(&text);
-                        return config_error_set(err, "%s: value longer than %d bytes", where, SETTING_VALUE_MAX);
+                        return config_error_set(err, "%s: value longer than %d bytes", where,
+                                                SETTING_VALUE_MAX);
                 }
                 if (r < 0) {
                         buf_done(&text);
@@ -311,7 +319,9 @@ static int expand(const struct settings *s, enum setting_key key, unsigned depth
         const char *p = sv->raw;
 
         if (depth > SETTING_EXPAND_DEPTH)
-                return config_error_set(err, "%s: parameter '%s': $name references nest too deep (a loop?)", sv->origin, defs[key].name);
+                return config_error_set(
+                        err, "%s: parameter '%s': $name references nest too deep (a loop?)",
+                        sv->origin, defs[key].name);
         while (*p) {
                 const char *dollar = strchr(p, '$');
                 char name[64];
@@ -322,7 +332,9 @@ static int expand(const struct settings *s, enum setting_key key, unsigned depth
                 if (!dollar)
                         return buf_append_str(out, p) < 0 ? -ENOMEM : 0;
                 if (buf_append(out, p, (size_t)(dollar - p)) < 0)
-                        return config_error_set(err, "%s: parameter '%s': value too long after expansion", sv->origin, defs[key].name);
+                        return config_error_set(
+                                err, "%s: parameter '%s': value too long after expansion",
+                                sv->origin, defs[key].name);
                 p = dollar + 1;
                 if (*p == '$') {
                         if (buf_append_str(out, "$") < 0)
@@ -337,7 +349,10 @@ static int expand(const struct settings *s, enum setting_key key, unsigned depth
                         while (is_name_char(p[n]) && n < sizeof name - 1)
                                 n++;
                         if (p[n] != close || n == 0)
-                                return config_error_set(err, "%s: parameter '%s': bad $%c...%c reference", sv->origin, defs[key].name, close == '}' ? '{' : '(', close);
+                                return config_error_set(
+                                        err, "%s: parameter '%s': bad $%c...%c reference",
+                                        sv->origin, defs[key].name, close == '}' ? '{' : '(',
+                                        close);
                         memcpy(name, p, n);
                         name[n] = '\0';
                         p += n + 1;
@@ -345,22 +360,29 @@ static int expand(const struct settings *s, enum setting_key key, unsigned depth
                         while (is_name_char(p[n]) && n < sizeof name - 1)
                                 n++;
                         if (n == 0)
-                                return config_error_set(err, "%s: parameter '%s': '$' must be followed by a parameter name (write $$ for a dollar sign)", sv->origin, defs[key].name);
+                                return config_error_set(
+                                        err,
+                                        "%s: parameter '%s': '$' must be followed by a parameter name (write $$ for a dollar sign)",
+                                        sv->origin, defs[key].name);
                         memcpy(name, p, n);
                         name[n] = '\0';
                         p += n;
                 }
                 ref = settings_key_from_name(name);
                 if (ref == SETTING_INVALID)
-                        return config_error_set(err, "%s: parameter '%s': unknown parameter '$%s' in value", sv->origin, defs[key].name, name);
+                        return config_error_set(
+                                err, "%s: parameter '%s': unknown parameter '$%s' in value",
+                                sv->origin, defs[key].name, name);
                 if (ref == key)
-                        return config_error_set(err, "%s: parameter '%s': refers to itself", sv->origin, defs[key].name);
+                        return config_error_set(err, "%s: parameter '%s': refers to itself",
+                                                sv->origin, defs[key].name);
                 r = expand(s, ref, depth + 1, out, err);
                 if (r < 0)
                         return r;
         }
         if (out->len > SETTING_VALUE_MAX)
-                return config_error_set(err, "%s: parameter '%s': value too long after expansion", sv->origin, defs[key].name);
+                return config_error_set(err, "%s: parameter '%s': value too long after expansion",
+                                        sv->origin, defs[key].name);
         return 0;
 }
 
@@ -393,7 +415,8 @@ static bool enum_is_valid(const char *choices, const char *v)
 }
 
 /* check_list - every item of a list value passes item_ok; ret_bad names the first bad one */
-static bool check_list(const char *v, int (*item_ok)(const char *, size_t), char *bad, size_t bad_size)
+static bool check_list(const char *v, int (*item_ok)(const char *, size_t), char *bad,
+                       size_t bad_size)
 {
         const char *state = v, *item;
         size_t len;
@@ -446,7 +469,8 @@ static int check_value(struct settings *s, enum setting_key key, struct config_e
                 return 0;
         case TYPE_DURATION:
                 if (parse_duration(v, d->choices[0], &s->u64[key]) < 0)
-                        return FAIL("'%s' is not a time value (a number with unit s, m, h, d or w)", sv->origin, d->name, v);
+                        return FAIL("'%s' is not a time value (a number with unit s, m, h, d or w)",
+                                    sv->origin, d->name, v);
                 return 0;
         case TYPE_SIZE:
                 if (parse_size(v, &s->u64[key]) < 0)
@@ -463,17 +487,27 @@ static int check_value(struct settings *s, enum setting_key key, struct config_e
                 return 0;
         case TYPE_DOMAIN:
                 if (*v && !domain_is_valid(v))
-                        return FAIL("'%s' is not a valid domain name%s", sv->origin, d->name, v, strchr(v, '#') ? " ('#' starts a comment only at the beginning of a line)" : "");
+                        return FAIL(
+                                "'%s' is not a valid domain name%s", sv->origin, d->name, v,
+                                strchr(v, '#')
+                                        ? " ('#' starts a comment only at the beginning of a line)"
+                                        : "");
                 return 0;
         case TYPE_REGION:
                 if (*v && !region_is_valid(v))
                         return FAIL("'%s' is not an AWS region name", sv->origin, d->name, v);
                 return 0;
         case TYPE_RELAYHOST:
+                if (!*settings_get(s, SETTING_REGION) && strstr(sv->raw, "region"))
+                        return FAIL(
+                                "needs the region, which is not set (no instance metadata, no AWS_REGION, no 'region' parameter)",
+                                sv->origin, d->name);
                 if (relayhost_parse(v, &rh) < 0) {
                         if (strstr(v, "..") || strstr(v, "[."))
-                                return FAIL("'%s' is not a valid relayhost (is region set?)", sv->origin, d->name, v);
-                        return FAIL("'%s' is not a valid relayhost ([host]:port)", sv->origin, d->name, v);
+                                return FAIL("'%s' is not a valid relayhost (is region set?)",
+                                            sv->origin, d->name, v);
+                        return FAIL("'%s' is not a valid relayhost ([host]:port)", sv->origin,
+                                    d->name, v);
                 }
                 return 0;
         case TYPE_ADDRESS:
@@ -481,15 +515,18 @@ static int check_value(struct settings *s, enum setting_key key, struct config_e
                  * set; whoever sends mail checks that it is complete. */
                 if (*v && !mail_address_is_valid(v, false) &&
                     !(sv->source == SETTING_SOURCE_DEFAULT && v[strlen(v) - 1] == '@'))
-                        return FAIL("'%s' is not a mail address (local@domain)", sv->origin, d->name, v);
+                        return FAIL("'%s' is not a mail address (local@domain)", sv->origin,
+                                    d->name, v);
                 return 0;
         case TYPE_LISTEN_LIST:
                 if (!check_list(v, listen_item_ok, bad, sizeof bad))
-                        return FAIL("'%s' is not an address:port (127.0.0.1:25, [::1]:25)", sv->origin, d->name, bad);
+                        return FAIL("'%s' is not an address:port (127.0.0.1:25, [::1]:25)",
+                                    sv->origin, d->name, bad);
                 return 0;
         case TYPE_NETWORK_LIST:
                 if (!check_list(v, network_item_ok, bad, sizeof bad))
-                        return FAIL("'%s' is not a network (127.0.0.0/8, [::1]/128)", sv->origin, d->name, bad);
+                        return FAIL("'%s' is not a network (127.0.0.0/8, [::1]/128)", sv->origin,
+                                    d->name, bad);
                 return 0;
         case TYPE_UNIT_LIST:
                 if (!check_list(v, unit_item_ok, bad, sizeof bad))
@@ -501,7 +538,8 @@ static int check_value(struct settings *s, enum setting_key key, struct config_e
                 return 0;
         case TYPE_SECRET_ID:
                 if (strlen(v) > SECRET_ID_MAX)
-                        return FAIL("longer than %d characters", sv->origin, d->name, SECRET_ID_MAX);
+                        return FAIL("longer than %d characters", sv->origin, d->name,
+                                    SECRET_ID_MAX);
                 return 0;
         }
 #undef FAIL
@@ -602,9 +640,8 @@ json_t *settings_to_json(const struct settings *s)
         for (int i = 0; i < SETTING_MAX; i++) {
                 const struct setting_value *sv = &s->v[i];
                 char *masked = secret_mask_apply(settings_get(s, i));
-                json_t *item = json_pack("{s:s, s:s, s:s}", "value", masked ? masked : "",
-                                         "source", setting_source_name(sv->source), "origin",
-                                         sv->origin);
+                json_t *item = json_pack("{s:s, s:s, s:s}", "value", masked ? masked : "", "source",
+                                         setting_source_name(sv->source), "origin", sv->origin);
 
                 free(masked);
                 if (!item || json_object_set_new(root, defs[i].name, item) < 0) {

@@ -87,7 +87,8 @@ int settings_finalize(struct settings *s, struct config_error *err);
 const char *settings_get(const struct settings *s, enum setting_key key);
 enum setting_source settings_source(const struct settings *s, enum setting_key key);
 const char *settings_origin(const struct settings *s, enum setting_key key);
-uint64_t settings_get_u64(const struct settings *s, enum setting_key key); /* sizes, durations (s) */
+uint64_t settings_get_u64(const struct settings *s,
+                          enum setting_key key); /* sizes, durations (s) */
 double settings_get_rate(const struct settings *s, enum setting_key key);
 int settings_get_bool(const struct settings *s, enum setting_key key);
 

@@ -21,11 +21,11 @@
 #define IMDS_TAGS_MAX           64
 
 struct imds_options {
-        const char *endpoint;       /* NULL: AWS_EC2_METADATA_SERVICE_ENDPOINT, else the default */
-        bool allow_v1;              /* fall back to IMDSv1 when the token PUT is not supported */
-        uint64_t deadline_ms;       /* whole metadata phase; 0: IMDS_DEADLINE_MS */
-        uint64_t request_timeout_ms;/* per attempt; 0: IMDS_REQUEST_TIMEOUT_MS */
-        unsigned token_ttl_sec;     /* 0: IMDS_TOKEN_TTL_SEC */
+        const char *endpoint;        /* NULL: AWS_EC2_METADATA_SERVICE_ENDPOINT, else the default */
+        bool allow_v1;               /* fall back to IMDSv1 when the token PUT is not supported */
+        uint64_t deadline_ms;        /* whole metadata phase; 0: IMDS_DEADLINE_MS */
+        uint64_t request_timeout_ms; /* per attempt; 0: IMDS_REQUEST_TIMEOUT_MS */
+        unsigned token_ttl_sec;      /* 0: IMDS_TOKEN_TTL_SEC */
 };
 
 struct imds_client;
@@ -54,7 +54,7 @@ const char *imds_error(const struct imds_client *c);
 const char *imds_endpoint(const struct imds_client *c);
 
 struct imds_tag {
-        char *key;   /* without the "mailinit:" prefix */
+        char *key; /* without the "mailinit:" prefix */
         char *value;
 };
 
@@ -62,12 +62,12 @@ struct instance_metadata {
         char *instance_id;
         char *region;
         char *local_hostname;
-        char *role_name;        /* NULL: no instance profile */
-        char *lifecycle_state;  /* autoscaling/target-lifecycle-state; NULL when absent */
-        bool tags_exposed;      /* false: tags/instance answered 404 */
+        char *role_name;       /* NULL: no instance profile */
+        char *lifecycle_state; /* autoscaling/target-lifecycle-state; NULL when absent */
+        bool tags_exposed;     /* false: tags/instance answered 404 */
         struct imds_tag tags[IMDS_TAGS_MAX]; /* only tags named mailinit:<key> */
         size_t n_tags;
-        uint8_t *user_data;     /* raw bytes as IMDS returned them; NULL when none (404) */
+        uint8_t *user_data; /* raw bytes as IMDS returned them; NULL when none (404) */
         size_t user_data_len;
 };
 
@@ -81,5 +81,4 @@ void instance_metadata_done(struct instance_metadata *md);
 /* imds_get_role_credentials - the instance role's temporary credentials (Code must be
  * "Success"; Expiration parsed). -EBADMSG for malformed JSON, -EACCES for a Code other than
  * Success (imds_error() quotes it). The strings are registered with secret_mask. */
-int imds_get_role_credentials(struct imds_client *c, const char *role,
-                              struct aws_credentials *ret);
+int imds_get_role_credentials(struct imds_client *c, const char *role, struct aws_credentials *ret);

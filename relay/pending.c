@@ -10,7 +10,8 @@
 
 static int not_yet(const char *command, const char *what)
 {
-        fprintf(stderr, "mailinit: '%s' is not available in this version yet (%s).\n", command, what);
+        fprintf(stderr, "mailinit: '%s' is not available in this version yet (%s).\n", command,
+                what);
         return EX_USAGE;
 }
 
