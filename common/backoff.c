@@ -14,6 +14,9 @@ uint64_t backoff_ceiling_ms(uint64_t base_ms, uint64_t cap_ms, unsigned attempt)
 {
         uint64_t ceiling = base_ms;
 
+        if (base_ms == 0)
+                return 0;
+
         for (unsigned i = 0; i < attempt && ceiling < cap_ms; i++) {
                 if (ceiling > UINT64_MAX / 2) {
                         ceiling = cap_ms;

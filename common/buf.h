@@ -32,7 +32,8 @@ int buf_printf(struct buf *b, const char *format, ...) __attribute__((format(pri
 /* buf_reset - empty the buffer, keeping its memory. */
 void buf_reset(struct buf *b);
 
-/* buf_take - hand the data to the caller (free() it; NULL when empty) and reset the buffer. */
+/* buf_take - hand the data to the caller (free() it; NULL when nothing was ever appended)
+ * and reset the buffer. */
 char *buf_take(struct buf *b, size_t *ret_len);
 
 /* buf_done - release the contents (wiped first for secret buffers). */

@@ -119,10 +119,16 @@ static int add_entry(struct config_file *f, char *logical, unsigned line, struct
         key[key_len] = '\0';
         value = strip_whitespace(eq + 1);
 
-        entries = realloc(f->entries, (f->n_entries + 1) * sizeof *entries);
-        if (!entries)
-                return -ENOMEM;
-        f->entries = entries;
+        /* grow by doubling (one realloc per entry is quadratic on a 1 MB file); the capacity
+         * follows from the count: 16, then every power of two */
+        if (f->n_entries == 0 || (f->n_entries >= 16 && (f->n_entries & (f->n_entries - 1)) == 0)) {
+                entries = realloc(f->entries,
+                                  (f->n_entries ? f->n_entries * 2 : 16) * sizeof *entries);
+                if (!entries)
+                        return -ENOMEM;
+                f->entries = entries;
+        }
+        entries = f->entries;
         entries[f->n_entries].key = strdup(key);
         entries[f->n_entries].value = strdup(value);
         entries[f->n_entries].line = line;
@@ -187,6 +193,10 @@ int config_parse(const char *label, const char *text, size_t len, struct config_
                         line_len--;
                 if (line_is_ignored(start, line_len))
                         continue;
+                /* trailing blanks, and below a continuation's indentation, would end up
+                 * inside the value: lines are joined with exactly one space */
+                while (is_blank(start[line_len - 1]))
+                        line_len--;
                 if (is_blank(start[0])) {
                         if (logical.len == 0) {
                                 r = config_error_set(
@@ -194,6 +204,10 @@ int config_parse(const char *label, const char *text, size_t len, struct config_
                                         "%s:%u: continuation line (starting with white space) without a parameter before it",
                                         label, line);
                                 goto out;
+                        }
+                        while (is_blank(*start)) {
+                                start++;
+                                line_len--;
                         }
                         r = buf_append_str(&logical, " ");
                         if (r >= 0)

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,62 +129,163 @@ static int fsync_directory_of(const char *path)
         return r;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
-{
-        char *dir_copy = NULL, *base_copy = NULL, *tmp = NULL;
-        int fd = -1, r;
+struct staged_file {
+        char *tmp_path;
+        char *final_path;
+        bool committed;
+};
 
-        dir_copy = strdup(path);
-        base_copy = strdup(path);
-        if (!dir_copy || !base_copy) {
-                r = -ENOMEM;
-                goto out;
+struct file_batch {
+        struct staged_file *files;
+        size_t n_files;
+};
+
+struct file_batch *file_batch_new(void)
+{
+        return calloc(1, sizeof(struct file_batch));
+}
+
+static int batch_append(struct file_batch *b, char *tmp_path, const char *final_path)
+{
+        struct staged_file *files;
+        char *final_copy = strdup(final_path);
+
+        files = final_copy ? realloc(b->files, (b->n_files + 1) * sizeof *files) : NULL;
+        if (!files) {
+                free(final_copy);
+                return -ENOMEM;
         }
-        if (asprintf(&tmp, "%s/.%s.XXXXXX", dirname(dir_copy), basename(base_copy)) < 0) {
+        b->files = files;
+        files[b->n_files++] = (struct staged_file){tmp_path, final_copy, false};
+        return 0;
+}
+
+/* temp_path_for - "<dir>/.<name>.XXXXXX" beside path */
+static char *temp_path_for(const char *path)
+{
+        char *dir_copy = strdup(path), *base_copy = strdup(path), *tmp = NULL;
+
+        if (dir_copy && base_copy &&
+            asprintf(&tmp, "%s/.%s.XXXXXX", dirname(dir_copy), basename(base_copy)) < 0)
                 tmp = NULL;
-                r = -ENOMEM;
-                goto out;
-        }
+        free(dir_copy);
+        free(base_copy);
+        return tmp;
+}
+
+int file_batch_stage(struct file_batch *b, const char *final_path, const void *data, size_t len,
+                     mode_t mode, const char **ret_tmp_path)
+{
+        char *tmp = temp_path_for(final_path);
+        int fd, r;
+
+        if (!tmp)
+                return -ENOMEM;
         fd = mkostemp(tmp, O_CLOEXEC);
         if (fd < 0) {
                 r = -errno;
                 free(tmp);
-                tmp = NULL;
-                goto out;
+                return r;
         }
-        if (fchmod(fd, mode) < 0) {
+        /* The final mode before the first byte: a secret is never briefly readable. */
+        r = fchmod(fd, mode) < 0 ? -errno : 0;
+        if (r >= 0)
+                r = write_all(fd, data, len);
+        if (r >= 0 && fsync(fd) < 0)
                 r = -errno;
-                goto out;
-        }
-        r = write_all(fd, data, len);
-        if (r < 0)
-                goto out;
-        if (fsync(fd) < 0) {
+        if (close(fd) < 0 && r >= 0)
                 r = -errno;
-                goto out;
-        }
-        if (close(fd) < 0) {
-                fd = -1;
-                r = -errno;
-                goto out;
-        }
-        fd = -1;
-        if (rename(tmp, path) < 0) {
-                r = -errno;
-                goto out;
-        }
-        free(tmp);
-        tmp = NULL;
-        r = fsync_directory_of(path);
-out:
-        if (fd >= 0)
-                close(fd);
-        if (tmp) {
+        if (r >= 0)
+                r = batch_append(b, tmp, final_path);
+        if (r < 0) {
                 (void)unlink(tmp);
                 free(tmp);
+                return r;
         }
-        free(dir_copy);
-        free(base_copy);
+        if (ret_tmp_path)
+                *ret_tmp_path = tmp;
+        return 0;
+}
+
+int file_batch_adopt(struct file_batch *b, const char *tmp_path, const char *final_path)
+{
+        char *copy;
+        int fd, r;
+
+        fd = open(tmp_path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        r = fsync(fd) < 0 ? -errno : 0;
+        close(fd);
+        if (r < 0)
+                return r;
+        copy = strdup(tmp_path);
+        if (!copy)
+                return -ENOMEM;
+        r = batch_append(b, copy, final_path);
+        if (r < 0)
+                free(copy);
+        return r;
+}
+
+int file_batch_commit(struct file_batch *b)
+{
+        int r = 0;
+
+        for (size_t i = 0; i < b->n_files; i++) {
+                if (rename(b->files[i].tmp_path, b->files[i].final_path) < 0)
+                        return -errno;
+                b->files[i].committed = true;
+        }
+        for (size_t i = 0; i < b->n_files; i++) {
+                bool seen = false;
+
+                /* one fsync per directory */
+                for (size_t j = 0; j < i; j++) {
+                        char *a = strdup(b->files[i].final_path),
+                             *c = strdup(b->files[j].final_path);
+
+                        if (a && c && strcmp(dirname(a), dirname(c)) == 0)
+                                seen = true;
+                        free(a);
+                        free(c);
+                }
+                if (!seen) {
+                        int q = fsync_directory_of(b->files[i].final_path);
+
+                        if (q < 0 && r == 0)
+                                r = q;
+                }
+        }
+        return r;
+}
+
+struct file_batch *file_batch_free(struct file_batch *b)
+{
+        if (!b)
+                return NULL;
+        for (size_t i = 0; i < b->n_files; i++) {
+                if (!b->files[i].committed)
+                        (void)unlink(b->files[i].tmp_path);
+                free(b->files[i].tmp_path);
+                free(b->files[i].final_path);
+        }
+        free(b->files);
+        free(b);
+        return NULL;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+        struct file_batch *b = file_batch_new();
+        int r;
+
+        if (!b)
+                return -ENOMEM;
+        r = file_batch_stage(b, path, data, len, mode, NULL);
+        if (r >= 0)
+                r = file_batch_commit(b);
+        file_batch_free(b);
         return r;
 }
 

@@ -5,7 +5,7 @@
  * Modules that obtain a secret (SMTP password, secret access key, session token, IMDS
  * token) register it here as soon as they hold it. log.c and every printer of
  * configuration run their text through secret_mask_apply(). The table holds copies,
- * wiped by secret_mask_clear() and at exit.
+ * wiped by secret_mask_clear().
  *
  * SECURITY: the copies live only in this process's memory; the process is made
  * non-dumpable by whoever fetches secrets.
@@ -13,9 +13,14 @@
 #include "secret_mask.h"
 
 #include <errno.h>
+#include <malloc.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
+#include <jansson.h>
 #include <openssl/crypto.h>
 
 #define SECRET_MASK_MAX     32
@@ -84,6 +89,28 @@ static const char *find_first_secret(const char *text, size_t *ret_len)
         return best;
 }
 
+/* masked_span - len grown over every registered secret that starts inside hit[0, len) and
+ * ends after it: overlapping secrets are masked as one, so no part of either shows */
+static size_t masked_span(const char *hit, size_t len)
+{
+        bool grown = true;
+
+        while (grown) {
+                grown = false;
+                for (size_t i = 0; i < n_registered; i++) {
+                        size_t n = strlen(registered[i]);
+
+                        for (size_t at = 1; at < len; at++) {
+                                if (at + n > len && strncmp(hit + at, registered[i], n) == 0) {
+                                        len = at + n;
+                                        grown = true;
+                                }
+                        }
+                }
+        }
+        return len;
+}
+
 char *secret_mask_apply(const char *text)
 {
         size_t out_cap, out_len = 0, mask_len = strlen(SECRET_MASK_TEXT);
@@ -112,7 +139,7 @@ char *secret_mask_apply(const char *text)
                 out_len += (size_t)(hit - text);
                 memcpy(out + out_len, SECRET_MASK_TEXT, mask_len);
                 out_len += mask_len;
-                text = hit + len;
+                text = hit + masked_span(hit, len);
         }
         out[out_len] = '\0';
         return out;
@@ -123,4 +150,25 @@ void secret_mask_clear(void)
         for (size_t i = 0; i < n_registered; i++)
                 registered[i] = secret_free(registered[i]);
         n_registered = 0;
+}
+
+/* wiping_free - jansson's free: every JSON buffer is cleared before it is released */
+static void wiping_free(void *p)
+{
+        if (p) {
+                OPENSSL_cleanse(p, malloc_usable_size(p));
+                free(p);
+        }
+}
+
+int secret_hygiene_enable(void)
+{
+        static const struct rlimit no_core = {0, 0};
+
+        json_set_alloc_funcs(malloc, wiping_free);
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                return -errno;
+        if (setrlimit(RLIMIT_CORE, &no_core) < 0)
+                return -errno;
+        return 0;
 }

@@ -29,3 +29,9 @@ char *secret_free(char *s);
 
 /* secret_wipe - wipe len bytes at p (not optimised away). */
 void secret_wipe(void *p, size_t len);
+
+/* secret_hygiene_enable - for a process about to hold secrets: not dumpable (no core file,
+ * no ptrace by other users, /proc/PID/mem closed), core size limit 0, and jansson's
+ * allocations wiped when freed (JSON documents carry the secret). Idempotent. Returns 0 or
+ * -errno from prctl/setrlimit. */
+int secret_hygiene_enable(void);

@@ -21,10 +21,9 @@
 #include "parse.h"
 #include "secret_mask.h"
 
-#define SETTING_VALUE_MAX    4096
-#define SETTING_ORIGIN_MAX   512
-#define SETTING_EXPAND_DEPTH 10
-#define SECRET_ID_MAX        2048
+#define SETTING_VALUE_MAX  4096
+#define SETTING_ORIGIN_MAX 512
+#define SECRET_ID_MAX      2048
 
 enum setting_type {
         TYPE_STRING,
@@ -107,6 +106,7 @@ struct settings {
         uint64_t u64[SETTING_MAX];
         double rate[SETTING_MAX];
         bool finalized;
+        bool region_optional;
 };
 
 enum setting_key settings_key_from_name(const char *name)
@@ -150,7 +150,7 @@ struct settings *settings_new(void)
                 if (!s->v[i].raw)
                         return settings_free(s);
                 s->v[i].source = SETTING_SOURCE_DEFAULT;
-                strcpy(s->v[i].origin, "built-in"); /* NOLINT: fits */
+                (void)snprintf(s->v[i].origin, sizeof s->v[i].origin, "built-in");
         }
         return s;
 }
@@ -232,8 +232,17 @@ static int json_member_text(json_t *v, struct buf *b)
                 return buf_append(b, json_string_value(v), json_string_length(v));
         case JSON_INTEGER:
                 return buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        case JSON_REAL:
-                return buf_printf(b, "%.17g", json_real_value(v));
+        case JSON_REAL: {
+                /* the shortest text that reads back the same: 0.1, not 0.10000000000000001 */
+                char text[32];
+
+                for (int precision = 15; precision <= 17; precision++) {
+                        (void)snprintf(text, sizeof text, "%.*g", precision, json_real_value(v));
+                        if (strtod(text, NULL) == json_real_value(v))
+                                break;
+                }
+                return buf_append_str(b, text);
+        }
         case JSON_TRUE:
                 return buf_append_str(b, "yes");
         case JSON_FALSE:
@@ -311,34 +320,36 @@ static bool is_name_char(char c)
                c == '_';
 }
 
-/* expand - append the expansion of key's raw value to out; depth guards against loops */
-static int expand(const struct settings *s, enum setting_key key, unsigned depth, struct buf *out,
-                  struct config_error *err)
+/* expand - set key's value from its raw value. Each referenced key is expanded once and
+ * its value reused, so many references cannot multiply the work; busy marks the keys being
+ * expanded, so a reference back to one of them is a loop. */
+static int expand(struct settings *s, enum setting_key key, bool *busy, struct config_error *err)
 {
-        const struct setting_value *sv = &s->v[key];
+        struct setting_value *sv = &s->v[key];
         const char *p = sv->raw;
+        struct buf out;
+        int r = 0;
 
-        if (depth > SETTING_EXPAND_DEPTH)
-                return config_error_set(
-                        err, "%s: parameter '%s': $name references nest too deep (a loop?)",
-                        sv->origin, defs[key].name);
+        if (sv->value)
+                return 0;
+        busy[key] = true;
+        buf_init(&out, SETTING_VALUE_MAX);
         while (*p) {
                 const char *dollar = strchr(p, '$');
                 char name[64];
                 size_t n = 0;
                 enum setting_key ref;
-                int r;
 
                 if (!dollar)
-                        return buf_append_str(out, p) < 0 ? -ENOMEM : 0;
-                if (buf_append(out, p, (size_t)(dollar - p)) < 0)
-                        return config_error_set(
-                                err, "%s: parameter '%s': value too long after expansion",
-                                sv->origin, defs[key].name);
+                        dollar = p + strlen(p);
+                r = buf_append(&out, p, (size_t)(dollar - p));
+                if (r < 0 || !*dollar)
+                        break;
                 p = dollar + 1;
                 if (*p == '$') {
-                        if (buf_append_str(out, "$") < 0)
-                                return -ENOMEM;
+                        r = buf_append_str(&out, "$");
+                        if (r < 0)
+                                break;
                         p++;
                         continue;
                 }
@@ -348,42 +359,67 @@ static int expand(const struct settings *s, enum setting_key key, unsigned depth
                         p++;
                         while (is_name_char(p[n]) && n < sizeof name - 1)
                                 n++;
-                        if (p[n] != close || n == 0)
-                                return config_error_set(
-                                        err, "%s: parameter '%s': bad $%c...%c reference",
-                                        sv->origin, defs[key].name, close == '}' ? '{' : '(',
-                                        close);
+                        if (p[n] != close || n == 0) {
+                                r = config_error_set(err,
+                                                     "%s: parameter '%s': bad $%c...%c reference",
+                                                     sv->origin, defs[key].name,
+                                                     close == '}' ? '{' : '(', close);
+                                goto out;
+                        }
                         memcpy(name, p, n);
                         name[n] = '\0';
                         p += n + 1;
                 } else {
                         while (is_name_char(p[n]) && n < sizeof name - 1)
                                 n++;
-                        if (n == 0)
-                                return config_error_set(
+                        if (n == 0) {
+                                r = config_error_set(
                                         err,
                                         "%s: parameter '%s': '$' must be followed by a parameter name (write $$ for a dollar sign)",
                                         sv->origin, defs[key].name);
+                                goto out;
+                        }
                         memcpy(name, p, n);
                         name[n] = '\0';
                         p += n;
                 }
                 ref = settings_key_from_name(name);
-                if (ref == SETTING_INVALID)
-                        return config_error_set(
-                                err, "%s: parameter '%s': unknown parameter '$%s' in value",
-                                sv->origin, defs[key].name, name);
-                if (ref == key)
-                        return config_error_set(err, "%s: parameter '%s': refers to itself",
-                                                sv->origin, defs[key].name);
-                r = expand(s, ref, depth + 1, out, err);
+                if (ref == SETTING_INVALID) {
+                        r = config_error_set(err,
+                                             "%s: parameter '%s': unknown parameter '$%s' in value",
+                                             sv->origin, defs[key].name, name);
+                        goto out;
+                }
+                if (ref == key) {
+                        r = config_error_set(err, "%s: parameter '%s': refers to itself",
+                                             sv->origin, defs[key].name);
+                        goto out;
+                }
+                if (busy[ref]) {
+                        r = config_error_set(err,
+                                             "%s: parameter '%s': $%s refers back to it (a loop)",
+                                             sv->origin, defs[key].name, name);
+                        goto out;
+                }
+                r = expand(s, ref, busy, err);
                 if (r < 0)
-                        return r;
+                        goto out;
+                r = buf_append_str(&out, s->v[ref].value);
+                if (r < 0)
+                        break;
         }
-        if (out->len > SETTING_VALUE_MAX)
-                return config_error_set(err, "%s: parameter '%s': value too long after expansion",
-                                        sv->origin, defs[key].name);
-        return 0;
+        if (r == -EFBIG)
+                r = config_error_set(err, "%s: parameter '%s': value too long after expansion",
+                                     sv->origin, defs[key].name);
+        if (r < 0)
+                goto out;
+        sv->value = out.data ? buf_take(&out, NULL) : strdup("");
+        if (!sv->value)
+                r = -ENOMEM;
+out:
+        buf_done(&out);
+        busy[key] = false;
+        return r;
 }
 
 static bool region_is_valid(const char *v)
@@ -498,7 +534,11 @@ static int check_value(struct settings *s, enum setting_key key, struct config_e
                         return FAIL("'%s' is not an AWS region name", sv->origin, d->name, v);
                 return 0;
         case TYPE_RELAYHOST:
-                if (!*settings_get(s, SETTING_REGION) && strstr(sv->raw, "region"))
+                if (s->region_optional && !*settings_get(s, SETTING_REGION))
+                        return 0;
+                if (!*settings_get(s, SETTING_REGION) &&
+                    (strstr(sv->raw, "$region") || strstr(sv->raw, "${region}") ||
+                     strstr(sv->raw, "$(region)")))
                         return FAIL(
                                 "needs the region, which is not set (no instance metadata, no AWS_REGION, no 'region' parameter)",
                                 sv->origin, d->name);
@@ -546,9 +586,33 @@ static int check_value(struct settings *s, enum setting_key key, struct config_e
         return 0;
 }
 
+void settings_allow_missing_region(struct settings *s)
+{
+        s->region_optional = true;
+}
+
+/* check_relay_tls - relay_tls = none sends the password in clear: only to loopback */
+static int check_relay_tls(const struct settings *s, struct config_error *err)
+{
+        const struct setting_value *tls = &s->v[SETTING_RELAY_TLS];
+        struct relayhost rh;
+
+        if (strcmp(tls->value, "none") != 0)
+                return 0;
+        if (relayhost_parse(s->v[SETTING_RELAYHOST].value, &rh) < 0)
+                return 0; /* unresolved (no region yet): checked when it is resolved */
+        if (relayhost_is_loopback(&rh))
+                return 0;
+        return config_error_set(
+                err,
+                "%s: parameter 'relay_tls': 'none' is refused towards %s: without TLS the SMTP password would cross the network in clear (only a loopback relayhost may use it)",
+                tls->origin, rh.host);
+}
+
 int settings_finalize(struct settings *s, struct config_error *err)
 {
         struct setting_value *units = &s->v[SETTING_RESTART_UNITS];
+        bool busy[SETTING_MAX] = {false};
         int r;
 
         if (units->source == SETTING_SOURCE_DEFAULT) {
@@ -562,24 +626,22 @@ int settings_finalize(struct settings *s, struct config_error *err)
                 units->raw = d;
         }
         for (int i = 0; i < SETTING_MAX; i++) {
-                struct buf out;
-
-                buf_init(&out, SETTING_VALUE_MAX + 1);
-                r = expand(s, (enum setting_key)i, 0, &out, err);
-                if (r < 0) {
-                        buf_done(&out);
-                        return r == -ENOMEM ? r : -EINVAL;
-                }
                 free(s->v[i].value);
-                s->v[i].value = out.data ? buf_take(&out, NULL) : strdup("");
-                if (!s->v[i].value)
-                        return -ENOMEM;
+                s->v[i].value = NULL;
+        }
+        for (int i = 0; i < SETTING_MAX; i++) {
+                r = expand(s, (enum setting_key)i, busy, err);
+                if (r < 0)
+                        return r == -ENOMEM ? r : -EINVAL;
         }
         for (int i = 0; i < SETTING_MAX; i++) {
                 r = check_value(s, (enum setting_key)i, err);
                 if (r < 0)
                         return r;
         }
+        r = check_relay_tls(s, err);
+        if (r < 0)
+                return r;
         s->finalized = true;
         return 0;
 }
@@ -619,15 +681,20 @@ void settings_print(const struct settings *s, FILE *out)
         for (int i = 0; i < SETTING_MAX; i++) {
                 const struct setting_value *sv = &s->v[i];
                 char *line = NULL, *masked;
+                /* masked before padding: the columns must not tell a secret's length */
+                char *value = secret_mask_apply(settings_get(s, i));
 
-                if (asprintf(&line, "%-23s = %-40s # %s (%s)", defs[i].name, settings_get(s, i),
-                             setting_source_name(sv->source), sv->origin) < 0)
+                if (!value || asprintf(&line, "%-23s = %-40s # %s (%s)", defs[i].name, value,
+                                       setting_source_name(sv->source), sv->origin) < 0) {
+                        free(value);
                         continue;
+                }
                 masked = secret_mask_apply(line);
                 if (masked)
                         fprintf(out, "%s\n", masked);
                 free(masked);
                 free(line);
+                free(value);
         }
 }
 

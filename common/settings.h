@@ -83,6 +83,10 @@ int settings_apply_json(struct settings *s, json_t *object, enum setting_source 
  * origin and the key. Returns 0 or -EINVAL. */
 int settings_finalize(struct settings *s, struct config_error *err);
 
+/* settings_allow_missing_region - for commands that never contact AWS (status, clean, the
+ * relay's queue): a relayhost that needs $region is not checked while region is unset. */
+void settings_allow_missing_region(struct settings *s);
+
 /* Accessors; valid after settings_finalize(). Strings are borrowed. */
 const char *settings_get(const struct settings *s, enum setting_key key);
 enum setting_source settings_source(const struct settings *s, enum setting_key key);

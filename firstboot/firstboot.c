@@ -4,9 +4,12 @@
  * of it that logs. Each step returns -errno with its own description; this file turns
  * the first failure into one log line and the SPEC's exit code.
  *
- * Implemented so far: reading the sources (mailinit.conf, instance metadata, tags,
- * user-data) and --dry-run, which prints the merged configuration with the origin of
- * every value, secrets masked, and changes nothing.
+ * The steps (SPEC "What firstboot does"): read the sources (mailinit.conf, instance
+ * metadata, tags, user-data); stop if status.json records success for this instance id;
+ * fetch the SMTP credentials; write the configuration (all files staged, then renamed);
+ * restart the units over D-Bus; send the confirmation mail; record the result. Progress goes
+ * to systemd with sd_notify(STATUS=...), and the journal gets MESSAGE_IDs for started, done
+ * and failed, so `journalctl MESSAGE_ID=...` finds every first boot.
  */
 #include "firstboot.h"
 
@@ -19,9 +22,20 @@
 #include <sysexits.h>
 #include <time.h>
 
+#include <systemd/sd-daemon.h>
+
+#include "confirm.h"
+#include "creds.h"
+#include "fetch_secret.h"
+#include "fileio.h"
 #include "log.h"
+#include "parse.h"
+#include "secret_mask.h"
 #include "settings.h"
 #include "sources.h"
+#include "state.h"
+#include "units.h"
+#include "writers.h"
 
 struct firstboot_options {
         const char *root;
@@ -75,7 +89,8 @@ static int parse_options(int argc, char **argv, struct firstboot_options *o)
 
         o->root = getenv("MAILINIT_ROOT");
         optind = 1;
-        while ((c = getopt_long(argc, argv, "hv", long_options, NULL)) != -1) {
+        opterr = 0; /* our message, in our format */
+        while ((c = getopt_long(argc, argv, ":hv", long_options, NULL)) != -1) {
                 switch (c) {
                 case OPT_ROOT:
                         o->root = optarg;
@@ -101,18 +116,23 @@ static int parse_options(int argc, char **argv, struct firstboot_options *o)
                 case 'h':
                         usage(stdout);
                         return EX_OK + 256; /* "exit 0 now" */
+                case ':':
+                        log_error("firstboot: option '%s' needs a value", argv[optind - 1]);
+                        fprintf(stderr, "Try 'mailinit firstboot --help'.\n");
+                        return EX_USAGE;
                 default:
-                        usage(stderr);
+                        log_error("firstboot: unknown option '%s'", argv[optind - 1]);
+                        fprintf(stderr, "Try 'mailinit firstboot --help'.\n");
                         return EX_USAGE;
                 }
         }
         if (optind < argc) {
-                fprintf(stderr, "mailinit firstboot: unexpected argument '%s'\n", argv[optind]);
-                usage(stderr);
+                log_error("firstboot: unexpected argument '%s'", argv[optind]);
+                fprintf(stderr, "Try 'mailinit firstboot --help'.\n");
                 return EX_USAGE;
         }
         if (o->root && o->root[0] != '/') {
-                fprintf(stderr, "mailinit firstboot: --root needs an absolute path\n");
+                log_error("firstboot: --root needs an absolute path, not '%s'", o->root);
                 return EX_USAGE;
         }
         return 0;
@@ -146,16 +166,30 @@ static int sources_exit_code(const struct sources *s)
         return s->error == -ENOMEM ? EX_OSERR : EX_SOFTWARE;
 }
 
-static void format_utc(time_t t, char *out, size_t size)
+/* secret_exit_code - the SPEC's exit code for a failed fetch_secret() */
+static int secret_exit_code(int error)
 {
-        struct tm tm;
-
-        if (!gmtime_r(&t, &tm) || strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-                snprintf(out, size, "?");
+        switch (error) {
+        case -EACCES:
+                return EX_NOPERM;
+        case -ENOENT:
+        case -EINVAL:
+                return EX_CONFIG;
+        case -EAGAIN:
+        case -ETIMEDOUT:
+                return EX_TEMPFAIL;
+        case -EBADMSG:
+        case -EFBIG:
+                return EX_DATAERR;
+        case -ENOMEM:
+                return EX_OSERR;
+        default:
+                return EX_UNAVAILABLE;
+        }
 }
 
 /* print_dry_run - the header describing the sources, then every key with its origin */
-static void print_dry_run(const struct sources *s, FILE *out)
+static void print_dry_run(const struct sources *s, const struct fetched_secret *secret, FILE *out)
 {
         const struct instance_metadata *md = &s->md;
 
@@ -169,7 +203,7 @@ static void print_dry_run(const struct sources *s, FILE *out)
                 if (s->have_role_credentials) {
                         char expires[32];
 
-                        format_utc(s->role_credentials.expiration, expires, sizeof expires);
+                        format_rfc3339_utc(s->role_credentials_expiration, expires, sizeof expires);
                         fprintf(out, "# iam-role: %s (credentials expire %s)\n", md->role_name,
                                 expires);
                 } else {
@@ -184,42 +218,421 @@ static void print_dry_run(const struct sources *s, FILE *out)
                         fprintf(out, "# autoscaling lifecycle state: %s\n", md->lifecycle_state);
                 fprintf(out, "# user-data: %s\n", s->userdata_summary);
         }
+        if (secret) {
+                fprintf(out, "# secret: %s%s%s\n", settings_get(s->settings, SETTING_SECRET_ID),
+                        secret->version_id ? ", version " : "",
+                        secret->version_id ? secret->version_id : "");
+                fprintf(out, "# smtp_username: %s\n", secret->smtp.username);
+                fprintf(out, "# smtp_password: %s%s\n", SECRET_MASK_TEXT,
+                        secret->smtp.derived
+                                ? " (derived for the region from the secret's IAM access key)"
+                                : "");
+        } else {
+                fprintf(out, "# secret: not fetched (secret_id is not set)\n");
+        }
         settings_print(s->settings, out);
+}
+
+/* write_exit_code - the exit code for a failed configuration write */
+static int write_exit_code(int error)
+{
+        switch (error) {
+        case -EACCES:
+        case -EPERM:
+        case -EROFS:
+                return EX_CANTCREAT;
+        case -ENOSPC:
+        case -EDQUOT:
+                return EX_TEMPFAIL;
+        case -EINVAL:
+                return EX_CONFIG;
+        case -ENOMEM:
+                return EX_OSERR;
+        default:
+                return EX_UNAVAILABLE;
+        }
+}
+
+/* struct run - one first boot in progress: what the steps share */
+struct run {
+        struct firstboot_options o;
+        struct sources s;
+        struct fetched_secret secret;
+        bool have_secret;
+        struct creds_provider *provider;
+        char *state_path;
+        struct firstboot_state previous;
+        bool have_previous;
+        struct firstboot_state result;
+};
+
+static void progress(const char *status)
+{
+        (void)sd_notifyf(0, "STATUS=%s", status);
+        log_debug("%s", status);
+}
+
+/* fail_run - log the failure once, with the journal's MESSAGE_ID, and remember it */
+static int fail_run(struct run *run, int code, const char *message)
+{
+        const char *const fields[] = {"MESSAGE_ID=" MAILINIT_MESSAGE_ID_FAILED, NULL};
+
+        log_struct(LOG_ERR, fields, "%s", message);
+        free(run->result.error);
+        run->result.error = strdup(message);
+        run->result.ok = false;
+        (void)sd_notifyf(0, "STATUS=Failed: %s", message);
+        return code;
+}
+
+/* record_result - write status.json; a failure to record is logged, never hides the result */
+static void record_result(struct run *run)
+{
+        char *dir;
+        int r;
+
+        if (!run->state_path)
+                return;
+        run->result.completed_at = time(NULL);
+        dir = strdup(run->state_path);
+        if (dir) {
+                r = mkdir_parents(dir);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot create the directory of %s: %m",
+                                          run->state_path);
+                free(dir);
+        }
+        r = state_write(run->state_path, &run->result);
+        if (r < 0)
+                log_error_errno(r, "Cannot record the result in %s: %m", run->state_path);
+}
+
+static bool lifecycle_is_warmed(const char *state)
+{
+        return state && strncmp(state, "Warmed:", 7) == 0;
+}
+
+/* send_confirmation - the mail of SPEC step 6; fills run->result's confirmation fields */
+static int send_confirmation(struct run *run)
+{
+        const struct settings *st = run->s.settings;
+        const struct instance_metadata *md = &run->s.md;
+        const char *listen = settings_get(st, SETTING_LISTEN), *state = listen, *item;
+        char address[128] = "127.0.0.1:25", subject[256], *body = NULL,
+             message[CONFIRM_REPLY_MAX + 128];
+        const char *from = settings_get(st, SETTING_NOTIFY_FROM);
+        struct confirm_message m;
+        struct confirm_result res;
+        size_t len;
+        int r;
+
+        if ((item = list_next(&state, &len)) && len < sizeof address)
+                (void)snprintf(address, sizeof address, "%.*s", (int)len, item);
+        if (!*from || from[strlen(from) - 1] == '@')
+                return fail_run(
+                        run, EX_CONFIG,
+                        "notify_from has no domain: set mydomain (or myorigin, or notify_from) to send the confirmation mail");
+        (void)snprintf(subject, sizeof subject, "mailinit: %s ready", md->instance_id);
+        if (asprintf(&body,
+                     "mailinit configured this instance as a mail relay.\n\n"
+                     "instance id: %s\nregion: %s\nhostname: %s\nmode: %s\nrelayhost: %s\n",
+                     md->instance_id, settings_get(st, SETTING_REGION),
+                     settings_get(st, SETTING_MYHOSTNAME), settings_get(st, SETTING_MODE),
+                     settings_get(st, SETTING_RELAYHOST)) < 0)
+                return fail_run(run, EX_OSERR, "Out of memory");
+        m = (struct confirm_message){
+                .helo = *settings_get(st, SETTING_MYHOSTNAME) ? settings_get(st, SETTING_MYHOSTNAME)
+                                                              : "localhost",
+                .from = from,
+                .to = settings_get(st, SETTING_NOTIFY_TO),
+                .subject = subject,
+                .body = body,
+                .message_id_domain = *settings_get(st, SETTING_MYHOSTNAME)
+                                             ? settings_get(st, SETTING_MYHOSTNAME)
+                                             : "localhost",
+        };
+        progress("Sending the confirmation mail");
+        r = confirm_send(address, &m, 30000, &res);
+        free(body);
+        if (r < 0) {
+                run->result.confirmation = CONFIRMATION_FAILED;
+                if (r == -EAGAIN || r == -EREMOTEIO)
+                        (void)snprintf(message, sizeof message,
+                                       "The local relay at %s refused the confirmation mail: %s",
+                                       address, res.reply);
+                else
+                        (void)snprintf(
+                                message, sizeof message,
+                                "Cannot send the confirmation mail to the local relay at %s: %s",
+                                address, strerror(-r));
+                return fail_run(run, r == -EAGAIN || r == -ETIMEDOUT ? EX_TEMPFAIL : EX_UNAVAILABLE,
+                                message);
+        }
+        free(run->result.queue_id);
+        run->result.queue_id = res.queue_id[0] ? strdup(res.queue_id) : NULL;
+        run->result.confirmation = CONFIRMATION_QUEUED;
+        log_info("Confirmation mail to %s queued by the local relay at %s%s%s", m.to, address,
+                 res.queue_id[0] ? " as " : "", res.queue_id);
+        return EX_OK;
+}
+
+/* restart_units - SPEC step 5 */
+static int restart_units(struct run *run)
+{
+        const char *list = settings_get(run->s.settings, SETTING_RESTART_UNITS), *state = list,
+                   *item;
+        char *units[16];
+        size_t n = 0, len;
+        struct units_error err = {0};
+        char message[1024];
+        int r;
+
+        while ((item = list_next(&state, &len)) && n < 16) {
+                units[n] = strndup(item, len);
+                if (!units[n])
+                        break;
+                n++;
+        }
+        progress("Restarting the mail service");
+        r = units_restart((const char *const *)units, n, 60 * 1000000ULL, &err);
+        for (size_t i = 0; i < n; i++)
+                free(units[i]);
+        if (r >= 0)
+                return EX_OK;
+        if (err.result[0])
+                (void)snprintf(message, sizeof message,
+                               "Restarting %s failed: the job's result is '%s'", err.unit,
+                               err.result);
+        else if (r == -ETIME)
+                (void)snprintf(message, sizeof message, "Restarting %s did not finish in time",
+                               err.unit);
+        else
+                (void)snprintf(message, sizeof message,
+                               "Cannot restart %s through systemd's D-Bus API: %s",
+                               err.unit[0] ? err.unit : list,
+                               err.message[0] ? err.message : strerror(-r));
+        return fail_run(run, EX_UNAVAILABLE, message);
+}
+
+/* write_configuration - SPEC step 4 (or its dry-run print) */
+static int write_configuration(struct run *run, FILE *dry_out)
+{
+        struct writer_context ctx = {
+                .settings = run->s.settings,
+                .creds = &run->secret.smtp,
+                .root = run->o.root,
+                .instance_id = run->s.md.instance_id,
+                .dry_out = dry_out,
+        };
+        bool postfix = strcmp(settings_get(run->s.settings, SETTING_MODE), "postfix") == 0;
+        char why[WRITER_ERROR_MAX] = "";
+        int r;
+
+        progress("Writing the configuration");
+        r = postfix ? write_postfix(&ctx, why, sizeof why) : write_builtin(&ctx, why, sizeof why);
+        if (r < 0)
+                return fail_run(run, write_exit_code(r), why[0] ? why : strerror(-r));
+        if (!dry_out)
+                log_info("Wrote the %s configuration", postfix ? "Postfix" : "built-in relay");
+        return EX_OK;
+}
+
+/* fetch_credentials - SPEC step 3 */
+static int fetch_credentials(struct run *run)
+{
+        char why[FETCH_SECRET_ERROR_MAX];
+        int r;
+
+        if (!*settings_get(run->s.settings, SETTING_SECRET_ID))
+                return fail_run(
+                        run, EX_CONFIG,
+                        "secret_id is not set: name the Secrets Manager secret holding the SES SMTP credentials (mailinit.conf, tag mailinit:secret_id or user-data)");
+        run->provider = creds_provider_new(NULL);
+        if (!run->provider)
+                return fail_run(run, EX_OSERR, "Out of memory");
+        if (run->s.have_role_credentials)
+                creds_provider_seed(run->provider, run->s.md.role_name, &run->s.role_credentials);
+        progress("Fetching the SMTP credentials from Secrets Manager");
+        r = fetch_secret(run->s.settings, run->provider, &run->secret, why, sizeof why);
+        if (r < 0)
+                return fail_run(run, secret_exit_code(r), why);
+        run->have_secret = true;
+        log_info("Fetched SMTP credentials for user %s from secret '%s' (%s)",
+                 run->secret.smtp.username, settings_get(run->s.settings, SETTING_SECRET_ID),
+                 creds_provider_principal(run->provider));
+        return EX_OK;
+}
+
+/* load_previous - status.json of an earlier run, if any; a broken one is ignored (logged) */
+static void load_previous(struct run *run)
+{
+        char why[512];
+        int r;
+
+        run->state_path = NULL;
+        {
+                char *p;
+
+                if (asprintf(&p, "%s/%s", settings_get(run->s.settings, SETTING_STATE_DIR),
+                             STATE_FILE_NAME) < 0)
+                        return;
+                run->state_path = path_under_root(run->o.root, p);
+                free(p);
+        }
+        if (!run->state_path)
+                return;
+        r = state_read(run->state_path, &run->previous, why, sizeof why);
+        if (r >= 0)
+                run->have_previous = true;
+        else if (r != -ENOENT)
+                log_warning("Ignoring the previous first-boot state: %s", why);
+}
+
+/* run_steps - everything after the sources were read; returns the exit code */
+static int run_steps(struct run *run)
+{
+        const struct instance_metadata *md = &run->s.md;
+        bool already = run->have_previous && run->previous.ok && md->instance_id &&
+                       run->previous.instance_id &&
+                       strcmp(run->previous.instance_id, md->instance_id) == 0;
+        int code;
+
+        if (already && !run->o.force && !run->o.dry_run) {
+                bool confirm_now =
+                        run->previous.confirmation == CONFIRMATION_PENDING && md->lifecycle_state &&
+                        strcmp(md->lifecycle_state, "InService") == 0 && !run->o.no_mail &&
+                        *settings_get(run->s.settings, SETTING_NOTIFY_TO);
+
+                if (!confirm_now) {
+                        char when[32];
+
+                        format_rfc3339_utc(run->previous.completed_at, when, sizeof when);
+                        log_info(
+                                "Instance %s was already configured at %s; nothing to do (--force runs again)",
+                                md->instance_id, when);
+                        return -1; /* nothing to record */
+                }
+                /* A warm-pool instance configured earlier is now in service: confirm only. */
+                run->result.instance_id = strdup(md->instance_id);
+                run->result.mode = run->previous.mode ? strdup(run->previous.mode) : NULL;
+                run->result.ok = true;
+                return send_confirmation(run);
+        }
+
+        if (run->o.dry_run && !*settings_get(run->s.settings, SETTING_SECRET_ID)) {
+                print_dry_run(&run->s, NULL, stdout);
+                printf("# would write nothing: without secret_id there are no SMTP credentials\n");
+                return EX_OK;
+        }
+        code = fetch_credentials(run);
+        if (code != EX_OK)
+                return code;
+        if (run->o.dry_run) {
+                print_dry_run(&run->s, &run->secret, stdout);
+                code = write_configuration(run, stdout);
+                if (code == EX_OK) {
+                        printf("# would restart: %s\n",
+                               run->o.no_restart
+                                       ? "nothing (--no-restart)"
+                                       : settings_get(run->s.settings, SETTING_RESTART_UNITS));
+                        printf("# would send the confirmation mail to: %s\n",
+                               run->o.no_mail || !*settings_get(run->s.settings, SETTING_NOTIFY_TO)
+                                       ? "nobody"
+                                       : settings_get(run->s.settings, SETTING_NOTIFY_TO));
+                }
+                return code;
+        }
+        code = write_configuration(run, NULL);
+        if (code != EX_OK)
+                return code;
+        if (!run->o.no_restart) {
+                code = restart_units(run);
+                if (code != EX_OK)
+                        return code;
+        }
+        run->result.ok = true;
+        if (run->o.no_mail || !*settings_get(run->s.settings, SETTING_NOTIFY_TO)) {
+                run->result.confirmation = CONFIRMATION_SKIPPED;
+        } else if (lifecycle_is_warmed(md->lifecycle_state)) {
+                run->result.confirmation = CONFIRMATION_PENDING;
+                log_info(
+                        "Instance is in an Auto Scaling warm pool (%s): the confirmation mail waits until it is InService",
+                        md->lifecycle_state);
+        } else {
+                code = send_confirmation(run);
+        }
+        return code;
 }
 
 int firstboot_main(int argc, char **argv)
 {
-        struct firstboot_options o = {0};
-        struct sources s;
-        int r;
+        const char *const started[] = {"MESSAGE_ID=" MAILINIT_MESSAGE_ID_STARTED, NULL};
+        const char *const done[] = {"MESSAGE_ID=" MAILINIT_MESSAGE_ID_DONE, NULL};
+        struct run run = {0};
+        int r, code;
 
-        r = parse_options(argc, argv, &o);
+        r = parse_options(argc, argv, &run.o);
         if (r > 0)
                 return r == EX_OK + 256 ? EX_OK : r;
 
-        r = sources_load(&s, o.root, o.config);
+        /* From here on the process may hold credentials and the SMTP password. */
+        r = secret_hygiene_enable();
+        if (r < 0)
+                log_warning_errno(r, "Cannot make the process non-dumpable: %m, ignoring");
+        if (!run.o.dry_run)
+                log_struct(LOG_INFO, started, "First boot configuration started");
+        progress("Reading instance metadata and configuration");
+
+        r = sources_load(&run.s, run.o.root, run.o.config);
         if (r < 0) {
-                int code = sources_exit_code(&s);
-
-                if (r == -ENOMEM)
-                        log_error_errno(r, "Out of memory while reading the configuration");
-                else
-                        log_error("%s", s.message.message);
-                sources_done(&s);
-                return code;
+                code = fail_run(&run, r == -ENOMEM ? EX_OSERR : sources_exit_code(&run.s),
+                                r == -ENOMEM ? "Out of memory while reading the configuration"
+                                             : run.s.message.message);
+                if (!run.o.dry_run && run.s.settings && run.s.md.instance_id) {
+                        load_previous(&run);
+                        run.result.instance_id = strdup(run.s.md.instance_id);
+                        record_result(&run);
+                }
+                goto out;
         }
-        if (strncmp(s.userdata_summary, "ignored", 7) == 0)
+        if (strncmp(run.s.userdata_summary, "ignored", 7) == 0)
                 log_info("user-data is not for mailinit and was ignored: %s",
-                         s.userdata_summary + 8);
-
-        if (o.dry_run) {
-                print_dry_run(&s, stdout);
-                sources_done(&s);
-                return fflush(stdout) == 0 ? EX_OK : EX_IOERR;
+                         run.s.userdata_summary + 8);
+        if (run.s.metadata_disabled && !run.o.dry_run) {
+                code = fail_run(
+                        &run, EX_CONFIG,
+                        "Instance metadata is disabled (AWS_EC2_METADATA_DISABLED): firstboot needs the instance id");
+                goto out;
         }
-        sources_done(&s);
-        fprintf(stderr,
-                "mailinit: firstboot without --dry-run is not available in this version yet "
-                "(fetching the secret, writing the configuration and restarting land next).\n");
-        return EX_USAGE;
+
+        load_previous(&run);
+        run.result.instance_id = run.s.md.instance_id ? strdup(run.s.md.instance_id) : NULL;
+        run.result.mode = strdup(settings_get(run.s.settings, SETTING_MODE));
+        code = run_steps(&run);
+        if (code == -1) {
+                code = EX_OK; /* already configured: status.json stays as it is */
+                goto out;
+        }
+        if (run.o.dry_run) {
+                if (fflush(stdout) != 0 && code == EX_OK)
+                        code = EX_IOERR;
+                goto out;
+        }
+        record_result(&run);
+        if (code == EX_OK) {
+                log_struct(
+                        LOG_INFO, done,
+                        "First boot configuration of instance %s done (mode %s, confirmation %s)",
+                        run.s.md.instance_id, settings_get(run.s.settings, SETTING_MODE),
+                        confirmation_status_name(run.result.confirmation));
+                (void)sd_notify(0, "STATUS=Done");
+        }
+out:
+        free(run.state_path);
+        state_done(&run.previous);
+        state_done(&run.result);
+        fetched_secret_done(&run.secret);
+        creds_provider_free(run.provider);
+        sources_done(&run.s);
+        return code;
 }

@@ -145,8 +145,10 @@ static int load_metadata(struct sources *s)
                 s->have_metadata = true;
                 if (s->md.role_name) {
                         r = imds_get_role_credentials(c, s->md.role_name, &s->role_credentials);
-                        if (r >= 0)
+                        if (r >= 0) {
                                 s->have_role_credentials = true;
+                                s->role_credentials_expiration = s->role_credentials.expiration;
+                        }
                 }
         }
         if (r < 0) {
@@ -179,6 +181,10 @@ int sources_load(struct sources *s, const char *root, const char *config_path)
         if (r < 0)
                 return r;
         s->metadata_disabled = imds_disabled_by_environment();
+        /* Without metadata the region may stay unknown: --dry-run still shows the rest, and
+         * firstboot proper refuses to run without the instance id anyway. */
+        if (s->metadata_disabled)
+                settings_allow_missing_region(s->settings);
         snprintf(s->userdata_summary, sizeof s->userdata_summary, "not read");
         if (!s->metadata_disabled) {
                 r = load_metadata(s);

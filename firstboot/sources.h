@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <time.h>
 
 #include "aws_credentials.h"
 #include "config.h"
@@ -25,7 +26,8 @@ struct sources {
         bool have_metadata;
         bool allow_imds_v1; /* imds_v1_fallback from mailinit.conf */
         bool have_role_credentials;
-        struct aws_credentials role_credentials;
+        struct aws_credentials role_credentials; /* may be handed to a creds_provider */
+        time_t role_credentials_expiration;
         char userdata_summary[160];
         enum sources_failure failure;
         int error; /* -errno of the failure */

@@ -43,17 +43,3 @@ int newaliases_main(int argc, char **argv)
         fprintf(stderr, "mailinit: aliases are not used: mail is relayed to the relayhost.\n");
         return 0;
 }
-
-int status_main(int argc, char **argv)
-{
-        (void)argc;
-        (void)argv;
-        return not_yet("status", "first-boot status");
-}
-
-int clean_main(int argc, char **argv)
-{
-        (void)argc;
-        (void)argv;
-        return not_yet("clean", "forgetting the per-instance state");
-}

@@ -7,5 +7,3 @@ int relay_main(int argc, char **argv);
 int sendmail_main(int argc, char **argv);
 int queue_main(int argc, char **argv);
 int newaliases_main(int argc, char **argv);
-int status_main(int argc, char **argv);
-int clean_main(int argc, char **argv);
