@@ -14,10 +14,10 @@
  * either of them gzip-compressed. Anything else (a shell script, #cloud-config, other JSON)
  * belongs to someone else. */
 
-#define USERDATA_MAX          (1024 * 1024) /* after decompression */
-#define USERDATA_REASON_MAX   128
-#define USERDATA_MIME_DEPTH   4
-#define USERDATA_MIME_PARTS   64
+#define USERDATA_MAX        (1024 * 1024) /* after decompression */
+#define USERDATA_REASON_MAX 128
+#define USERDATA_MIME_DEPTH 4
+#define USERDATA_MIME_PARTS 64
 
 /* userdata_extract - look at len bytes of user-data (not NUL-terminated; may hold NULs).
  * Returns 1 with *ret_config set to the "mailinit" object (new reference);
