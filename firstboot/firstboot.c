@@ -243,6 +243,7 @@ static int write_exit_code(int error)
                 return EX_CANTCREAT;
         case -ENOSPC:
         case -EDQUOT:
+        case -EFBIG:
                 return EX_TEMPFAIL;
         case -EINVAL:
                 return EX_CONFIG;
@@ -319,7 +320,7 @@ static int send_confirmation(struct run *run)
         const struct instance_metadata *md = &run->s.md;
         const char *listen = settings_get(st, SETTING_LISTEN), *state = listen, *item;
         char address[128] = "127.0.0.1:25", subject[256], *body = NULL,
-             message[CONFIRM_REPLY_MAX + 128];
+             message[CONFIRM_REPLY_MAX + 512];
         const char *from = settings_get(st, SETTING_NOTIFY_FROM);
         struct confirm_message m;
         struct confirm_result res;
@@ -588,9 +589,12 @@ int firstboot_main(int argc, char **argv)
                 code = fail_run(&run, r == -ENOMEM ? EX_OSERR : sources_exit_code(&run.s),
                                 r == -ENOMEM ? "Out of memory while reading the configuration"
                                              : run.s.message.message);
-                if (!run.o.dry_run && run.s.settings && run.s.md.instance_id) {
+                /* Record the failure where state_dir says, even without an instance id (the
+                 * metadata service may be what failed). */
+                if (!run.o.dry_run && run.s.settings) {
                         load_previous(&run);
-                        run.result.instance_id = strdup(run.s.md.instance_id);
+                        run.result.instance_id =
+                                strdup(run.s.md.instance_id ? run.s.md.instance_id : "");
                         record_result(&run);
                 }
                 goto out;

@@ -2,7 +2,8 @@
 /*
  * postfix_tools - fork/exec of postconf and postmap.
  *
- * SECURITY: the child's environment is built from scratch (PATH, LANG=C): the parent's
+ * The tools are looked up in PATH, so tests can hide them. SECURITY: the child's
+ * environment is built from scratch (PATH, LANG=C): the parent's
  * environment may hold AWS_SECRET_ACCESS_KEY or AWS_SESSION_TOKEN, and nothing secret is
  * ever on a command line (postmap reads the password from the 0600 file). Descriptors are
  * O_CLOEXEC throughout, so the child inherits only stdin (/dev/null), stdout and stderr.
@@ -24,20 +25,30 @@
 
 #define TOOL_TIMEOUT_MS 30000
 
-static const char *const tool_dirs[] = {"/usr/sbin", "/usr/bin", "/sbin", "/bin",
-                                        "/usr/local/sbin"};
+#define TOOL_DEFAULT_PATH "/usr/sbin:/usr/bin:/sbin:/bin"
 
-/* find_tool - absolute path of a Postfix command, or NULL */
+/* find_tool - absolute path of a Postfix command in $PATH (systemd gives services one with
+ * /usr/sbin), or NULL */
 static char *find_tool(const char *name)
 {
-        for (size_t i = 0; i < sizeof tool_dirs / sizeof tool_dirs[0]; i++) {
+        const char *path = getenv("PATH");
+
+        if (!path || !*path)
+                path = TOOL_DEFAULT_PATH;
+        while (*path) {
+                size_t n = strcspn(path, ":");
                 char *p;
 
-                if (asprintf(&p, "%s/%s", tool_dirs[i], name) < 0)
-                        return NULL;
-                if (access(p, X_OK) == 0)
-                        return p;
-                free(p);
+                if (n > 0 && path[0] == '/') {
+                        if (asprintf(&p, "%.*s/%s", (int)n, path, name) < 0)
+                                return NULL;
+                        if (access(p, X_OK) == 0)
+                                return p;
+                        free(p);
+                }
+                path += n;
+                if (*path == ':')
+                        path++;
         }
         return NULL;
 }
@@ -89,7 +100,7 @@ static int run_tool(const char *const argv[], char *out, size_t out_size, char *
         path = find_tool(argv[0]);
         if (!path) {
                 (void)snprintf(why, why_size,
-                               "%s is not installed (looked in /usr/sbin, /usr/bin, /sbin, /bin)",
+                               "%s is not installed (not found in PATH): is Postfix installed?",
                                argv[0]);
                 return -ENOENT;
         }
