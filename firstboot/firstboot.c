@@ -489,6 +489,36 @@ static void load_previous(struct run *run)
                 log_warning("Ignoring the previous first-boot state: %s", why);
 }
 
+/* print_dry_run_plan - everything a run would do, printed only when all of it could be
+ * worked out (no partial output on failure) */
+static int print_dry_run_plan(struct run *run)
+{
+        const struct settings *st = run->s.settings;
+        char *text = NULL;
+        size_t len = 0;
+        FILE *out = open_memstream(&text, &len);
+        int code;
+
+        if (!out)
+                return fail_run(run, EX_OSERR, "Out of memory");
+        print_dry_run(&run->s, &run->secret, out);
+        code = write_configuration(run, out);
+        fprintf(out, "# would restart: %s\n",
+                run->o.no_restart ? "nothing (--no-restart)"
+                                  : settings_get(st, SETTING_RESTART_UNITS));
+        fprintf(out, "# would send the confirmation mail to: %s\n",
+                run->o.no_mail || !*settings_get(st, SETTING_NOTIFY_TO)
+                        ? "nobody"
+                        : settings_get(st, SETTING_NOTIFY_TO));
+        if (fclose(out) != 0 && code == EX_OK)
+                code = fail_run(run, EX_OSERR, "Out of memory");
+        if (code == EX_OK)
+                fwrite(text, 1, len, stdout);
+        secret_wipe(text, len);
+        free(text);
+        return code;
+}
+
 /* run_steps - everything after the sources were read; returns the exit code */
 static int run_steps(struct run *run)
 {
@@ -528,21 +558,8 @@ static int run_steps(struct run *run)
         code = fetch_credentials(run);
         if (code != EX_OK)
                 return code;
-        if (run->o.dry_run) {
-                print_dry_run(&run->s, &run->secret, stdout);
-                code = write_configuration(run, stdout);
-                if (code == EX_OK) {
-                        printf("# would restart: %s\n",
-                               run->o.no_restart
-                                       ? "nothing (--no-restart)"
-                                       : settings_get(run->s.settings, SETTING_RESTART_UNITS));
-                        printf("# would send the confirmation mail to: %s\n",
-                               run->o.no_mail || !*settings_get(run->s.settings, SETTING_NOTIFY_TO)
-                                       ? "nobody"
-                                       : settings_get(run->s.settings, SETTING_NOTIFY_TO));
-                }
-                return code;
-        }
+        if (run->o.dry_run)
+                return print_dry_run_plan(run);
         code = write_configuration(run, NULL);
         if (code != EX_OK)
                 return code;

@@ -99,10 +99,9 @@ static int bus_wait_until(sd_bus *bus, uint64_t deadline)
  * wait up to its own auth and call timeouts inside the first call). */
 static int bus_wait_ready(sd_bus *bus, uint64_t deadline)
 {
-        int r;
-
         for (;;) {
-                r = sd_bus_is_ready(bus);
+                int r = sd_bus_is_ready(bus);
+
                 if (r != 0)
                         return r < 0 ? r : 0;
                 r = sd_bus_process(bus, NULL);
@@ -187,11 +186,10 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
 /* wait_for_job - process the bus until the awaited job is removed or the deadline passes. */
 static int wait_for_job(sd_bus *bus, struct job_wait *w, uint64_t deadline)
 {
-        uint64_t left;
-        int processed, r;
-
         for (;;) {
-                processed = sd_bus_process(bus, NULL);
+                uint64_t left;
+                int r, processed = sd_bus_process(bus, NULL);
+
                 if (processed < 0)
                         return processed;
                 if (w->removed)
@@ -267,7 +265,7 @@ int units_restart(const char *const *units, size_t n_units, uint64_t timeout_use
         assert(units || n_units == 0);
         if (!err)
                 err = &ignored;
-        memset(err, 0, sizeof(*err));
+        *err = (struct units_error){0};
         if (n_units == 0)
                 return 0;
 
@@ -324,7 +322,7 @@ int units_restart(const char *const *units, size_t n_units, uint64_t timeout_use
                 if (r < 0)
                         goto out;
         }
-        memset(err, 0, sizeof(*err));
+        *err = (struct units_error){0};
         r = 0;
 out:
         sd_bus_slot_unref(match);

@@ -63,6 +63,7 @@ static int set_role(struct creds_provider *p, const char *role)
 
 void creds_provider_seed(struct creds_provider *p, const char *role, struct aws_credentials *creds)
 {
+        p->from_environment = false;
         if (set_role(p, role) < 0) {
                 aws_credentials_done(creds);
                 return;
@@ -143,23 +144,26 @@ out:
 int creds_provider_get(struct creds_provider *p, time_t now, bool force_refresh,
                        const struct aws_credentials **ret, char *why, size_t why_size)
 {
+        struct aws_credentials env;
         int r;
 
-        if (!p->have_current || p->from_environment || force_refresh) {
-                struct aws_credentials env;
-
-                r = creds_from_environment(&env);
-                if (r < 0)
-                        return r;
-                if (r > 0) {
-                        aws_credentials_done(&p->current);
-                        p->current = env;
-                        p->have_current = p->from_environment = true;
-                        snprintf(p->principal, sizeof p->principal, "environment credentials");
-                        *ret = &p->current;
-                        return 0;
-                }
-                p->from_environment = false;
+        /* The environment wins every time, as in the SDKs' chain, even over role
+         * credentials seeded earlier. */
+        r = creds_from_environment(&env);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                aws_credentials_done(&p->current);
+                p->current = env;
+                p->have_current = p->from_environment = true;
+                snprintf(p->principal, sizeof p->principal, "environment credentials");
+                *ret = &p->current;
+                return 0;
+        }
+        if (p->from_environment) {
+                /* The variables went away: forget what they held. */
+                aws_credentials_done(&p->current);
+                p->have_current = p->from_environment = false;
         }
         if (!p->have_current || force_refresh ||
             (p->current.expiration && p->current.expiration - CREDS_REFRESH_MARGIN_SEC <= now)) {

@@ -44,15 +44,15 @@ export MI_RSS_KB=0
 mi__kill() {
 	local pid i
 	for pid in "$@"; do
-		kill -TERM "$pid" 2>/dev/null
+		kill -TERM "$pid" 2>/dev/null || true
 	done
 	for pid in "$@"; do
 		for ((i = 0; i < 60; i++)); do
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.05
 		done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
 	done
 	return 0
 }

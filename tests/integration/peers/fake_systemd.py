@@ -40,6 +40,10 @@ The configuration (JSON object; every key optional):
                  path of the same unit with result "failed" (callers must compare job paths)
     "errors":    {"masked.service": ["org.freedesktop.systemd1.UnitMasked", "Unit masked."]}
                  RestartUnit fails with this D-Bus error name and message
+    "commands":  {"postfix.service": ["postfix", "-c", "/tmp/x/conf", "reload"]}
+                 run this command (60 s at most) when the job ends, before JobRemoved: so a
+                 test's private service really restarts; a non-zero exit makes the result
+                 "failed". The unit must be in "results".
 
 Any other unit gets org.freedesktop.systemd1.NoSuchUnit "Unit NAME not found.", as systemd
 answers; a mode other than systemd's job modes gets org.freedesktop.DBus.Error.InvalidArgs.
@@ -66,7 +70,7 @@ SYSTEM_BUS = True
 JOB_IFACE = "org.freedesktop.systemd1.Job"
 JOB_MODES = {"replace", "fail", "isolate", "ignore-dependencies", "ignore-requirements",
              "flush", "triggering", "restart-dependencies"}
-CONFIG_KEYS = {"results", "no_signal", "delay_ms", "delays", "decoys", "errors"}
+CONFIG_KEYS = {"results", "no_signal", "delay_ms", "delays", "decoys", "errors", "commands"}
 
 if __name__ != "__main__":
     # Loaded by dbusmock as its template (the launcher needs none of this, and starts faster
@@ -117,6 +121,11 @@ def read_config(path):
     delay_ms = config.get("delay_ms", 50)
     if not isinstance(delay_ms, int) or delay_ms < 0:
         raise ConfigError(f"{path}: \"delay_ms\" must be a non-negative integer")
+    commands = config.get("commands", {})
+    if not isinstance(commands, dict) or not all(
+            isinstance(v, list) and v and all(isinstance(x, str) for x in v) and k in results
+            for k, v in commands.items()):
+        raise ConfigError(f"{path}: \"commands\" must map units of \"results\" to argv lists")
     delays = config.get("delays", {})
     if not isinstance(delays, dict) or not all(
             isinstance(v, int) and v >= 0 for v in delays.values()):
@@ -128,6 +137,7 @@ def read_config(path):
         "delays": delays,
         "decoys": set(config.get("decoys", [])),
         "errors": errors,
+        "commands": commands,
     }
 
 
@@ -162,6 +172,15 @@ def finish_job(mock, job_id, job_path, name):
     """The restart job ends: decoy signal (if configured), the unit's state, JobRemoved."""
     config = mock.fake_config
     result = config["results"][name]
+    if name in config["commands"]:
+        try:
+            done = subprocess.run(config["commands"][name], stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  timeout=60, check=False)
+            if done.returncode != 0:
+                result = "failed"
+        except (OSError, subprocess.TimeoutExpired):
+            result = "failed"
     if name in config["decoys"]:
         decoy = mock.next_job_id
         mock.next_job_id += 1
@@ -235,7 +254,7 @@ def load(mock, parameters):
 
 def read_config_default():
     return {"results": {}, "no_signal": set(), "delay_ms": 50, "delays": {}, "decoys": set(),
-            "errors": {}}
+            "errors": {}, "commands": {}}
 
 
 # --- the launcher ---------------------------------------------------------------------------
