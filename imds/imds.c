@@ -276,8 +276,10 @@ static int fetch_token(struct imds_client *c)
                         last = r;
                         if (r == -ETIMEDOUT && resp.connected)
                                 timed_out_connected = true;
-                        set_error(c, r, "cannot get an IMDSv2 token from %s: %s", c->endpoint,
-                                  http_client_error(c->http));
+                        set_error(
+                                c, r,
+                                "cannot get an IMDSv2 token from the instance metadata service at %s: %s",
+                                c->endpoint, http_client_error(c->http));
                 }
                 http_response_done(&resp);
                 if (!is_transport_retryable(r) && r != 0) {

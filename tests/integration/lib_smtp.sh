@@ -232,13 +232,13 @@ mi_start_fake_smtp() {
 mi_stop_fake_smtp() {
 	local pid=${MI_SMTP_PID:-} i
 	[[ -n $pid ]] || return 0
-	kill -TERM "$pid" 2>/dev/null
+	kill -TERM "$pid" 2>/dev/null || true
 	for ((i = 0; i < 60; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.05
 	done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
 	mi__smtp_unregister_pid "$pid"
 	MI_SMTP_PID=
 	return 0
