@@ -15,7 +15,8 @@
 
 #include "secret_mask.h"
 
-#define CREDS_PRINCIPAL_MAX 160
+#define CREDS_PRINCIPAL_MAX            160
+#define CREDS_MIN_REFRESH_INTERVAL_SEC 60
 
 struct creds_provider {
         struct imds_options imds_options;
@@ -23,6 +24,7 @@ struct creds_provider {
         bool have_current;
         bool from_environment;
         char *role;
+        time_t fetched_at; /* 0: seeded, never fetched here */
         char principal[CREDS_PRINCIPAL_MAX];
 };
 
@@ -141,6 +143,21 @@ out:
         return r;
 }
 
+/* needs_refresh - expiring within the margin; but credentials fetched less than
+ * CREDS_MIN_REFRESH_INTERVAL_SEC ago are used until they actually expire, so a metadata
+ * service that hands out short-lived credentials is not asked on every request. */
+static bool needs_refresh(const struct creds_provider *p, time_t now)
+{
+        time_t expiration = p->current.expiration;
+
+        if (!expiration)
+                return false;
+        if (expiration <= now)
+                return true;
+        return expiration - CREDS_REFRESH_MARGIN_SEC <= now &&
+               (p->fetched_at == 0 || now - p->fetched_at >= CREDS_MIN_REFRESH_INTERVAL_SEC);
+}
+
 int creds_provider_get(struct creds_provider *p, time_t now, bool force_refresh,
                        const struct aws_credentials **ret, char *why, size_t why_size)
 {
@@ -165,11 +182,11 @@ int creds_provider_get(struct creds_provider *p, time_t now, bool force_refresh,
                 aws_credentials_done(&p->current);
                 p->have_current = p->from_environment = false;
         }
-        if (!p->have_current || force_refresh ||
-            (p->current.expiration && p->current.expiration - CREDS_REFRESH_MARGIN_SEC <= now)) {
+        if (!p->have_current || force_refresh || needs_refresh(p, now)) {
                 r = fetch_role_credentials(p, why, why_size);
                 if (r < 0)
                         return r;
+                p->fetched_at = now;
         }
         *ret = &p->current;
         return 0;

@@ -21,9 +21,10 @@
 
 MI_SYSTEMD_COUNT=0
 
-# mi_require_fake_systemd - skip the test (77) when dbus-daemon or python3-dbusmock is missing.
+# mi_require_fake_systemd - skip the test (77) when dbus-daemon, dbus-send or python3-dbusmock
+# is missing.
 mi_require_fake_systemd() {
-	mi_require dbus-daemon
+	mi_require dbus-daemon dbus-send
 	"$MI_PYTHON" -c 'import dbus, dbusmock, dbusmock.templates.systemd, gi.repository.GLib' \
 		2>/dev/null || mi_skip "python3-dbusmock is not installed"
 }
@@ -44,7 +45,8 @@ mi_start_fake_systemd() {
 	MI_SYSTEMD_PID=$!
 	MI_PIDS+=("$MI_SYSTEMD_PID")
 	echo "$MI_SYSTEMD_PID" >>"$MI_TMP/.pids"
-	for ((i = 0; i < 200; i++)); do
+	# Up to 25 s: python-dbusmock alone takes seconds to start on a loaded CI machine.
+	for ((i = 0; i < 500; i++)); do
 		[[ -s $dir/address ]] && break
 		if ! kill -0 "$MI_SYSTEMD_PID" 2>/dev/null; then
 			cat "$dir/stderr" "$dir/dbusmock.log" "$dir/dbus-daemon.log" 2>/dev/null
@@ -54,7 +56,7 @@ mi_start_fake_systemd() {
 	done
 	if ! [[ -s $dir/address ]]; then
 		cat "$dir/stderr" "$dir/dbusmock.log" 2>/dev/null
-		mi_fail "the stand-in systemd wrote no bus address within 10 s"
+		mi_fail "the stand-in systemd wrote no bus address within 25 s"
 	fi
 	DBUS_SYSTEM_BUS_ADDRESS=$(<"$dir/address")
 	MI_SYSTEMD_CALL_LOG=$dir/calls.log

@@ -241,6 +241,18 @@ t_role_credentials() {
 	mi_assert_count '"path":"/latest/meta-data/iam/security-credentials/fetch-role"' 1
 }
 
+# Role credentials that expire within the refresh margin (5 min) are fetched again before
+# they are used: the SDKs' "refresh before Expiration".
+t_role_credentials_near_expiry() {
+	local id=fetch/near-expiry role_path="/latest/meta-data/iam/security-credentials/$MI_IMDS_DEFAULT_ROLE"
+	sm_secret "$id" "$(userpass_spec)"
+	start_imds '{"credentials": {"code": "Success", "expiration": 120}}'
+	postfix_root "$id"
+	dry_run run
+	assert_fetched "$id" "$SMTP_USER" "$VERSION"
+	mi_assert_count "\"method\":\"GET\",\"path\":\"$role_path\"" 2
+}
+
 t_env_credentials_win() {
 	local id=fetch/env akid=ASIAFAKEENVFETCH0007 key='envSecretKeyFetch/+0007abcdefghijklmnopqr'
 	local token='EnvSessionTokenFetch//////////+0007='
@@ -405,6 +417,7 @@ scenario smtp_username_password t_smtp_username_password
 scenario https_ca_bundle t_https_ca_bundle
 scenario secret_id_from_tag_and_userdata t_secret_id_from_tag_and_userdata
 scenario role_credentials t_role_credentials
+scenario role_credentials_near_expiry t_role_credentials_near_expiry
 scenario env_credentials_win t_env_credentials_win
 scenario env_long_term_no_role t_env_long_term_no_role
 scenario endpoint_precedence t_endpoint_precedence

@@ -275,7 +275,7 @@ BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configur
 </busconfig>
 """
 SOCKET_PATH_MAX = 107  # sizeof(sun_path) - 1 on Linux
-START_TIMEOUT_S = 10.0
+START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 3.0
 PR_SET_PDEATHSIG = 1
 
