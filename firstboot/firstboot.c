@@ -405,8 +405,9 @@ static int restart_units(struct run *run)
                                "Restarting %s failed: the job's result is '%s'", err.unit,
                                err.result);
         else if (r == -ETIME)
-                (void)snprintf(message, sizeof message, "Restarting %s did not finish in time",
-                               err.unit);
+                (void)snprintf(message, sizeof message, "Restarting %s did not finish in time%s%s",
+                               err.unit[0] ? err.unit : list, err.message[0] ? ": " : "",
+                               err.message);
         else
                 (void)snprintf(message, sizeof message,
                                "Cannot restart %s through systemd's D-Bus API: %s",
