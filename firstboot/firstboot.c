@@ -545,8 +545,10 @@ static int run_steps(struct run *run)
                         return -1; /* nothing to record */
                 }
                 /* A warm-pool instance configured earlier is now in service: confirm only. */
-                run->result.instance_id = strdup(md->instance_id);
-                run->result.mode = run->previous.mode ? strdup(run->previous.mode) : NULL;
+                if (run->previous.mode) {
+                        free(run->result.mode);
+                        run->result.mode = strdup(run->previous.mode);
+                }
                 run->result.ok = true;
                 return send_confirmation(run);
         }
