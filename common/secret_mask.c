@@ -13,6 +13,7 @@
 #include "secret_mask.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <malloc.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -28,6 +29,8 @@
 
 static char *registered[SECRET_MASK_MAX];
 static size_t n_registered;
+/* The relay logs from several threads while it may register new credentials. */
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void secret_wipe(void *p, size_t len)
 {
@@ -44,7 +47,7 @@ char *secret_free(char *s)
         return NULL;
 }
 
-int secret_mask_add(const char *secret)
+static int secret_mask_add_locked(const char *secret)
 {
         if (!secret || strlen(secret) < SECRET_MASK_MIN_LEN)
                 return 0;
@@ -60,7 +63,7 @@ int secret_mask_add(const char *secret)
         return 0;
 }
 
-int secret_mask_contains(const char *text)
+static int secret_mask_contains_locked(const char *text)
 {
         if (!text)
                 return 0;
@@ -111,7 +114,7 @@ static size_t masked_span(const char *hit, size_t len)
         return len;
 }
 
-char *secret_mask_apply(const char *text)
+static char *secret_mask_apply_locked(const char *text)
 {
         size_t out_cap, out_len = 0, mask_len = strlen(SECRET_MASK_TEXT);
         char *out;
@@ -145,11 +148,48 @@ char *secret_mask_apply(const char *text)
         return out;
 }
 
-void secret_mask_clear(void)
+static void secret_mask_clear_locked(void)
 {
         for (size_t i = 0; i < n_registered; i++)
                 registered[i] = secret_free(registered[i]);
         n_registered = 0;
+}
+
+int secret_mask_add(const char *secret)
+{
+        int r;
+
+        pthread_mutex_lock(&table_lock);
+        r = secret_mask_add_locked(secret);
+        pthread_mutex_unlock(&table_lock);
+        return r;
+}
+
+int secret_mask_contains(const char *text)
+{
+        int r;
+
+        pthread_mutex_lock(&table_lock);
+        r = secret_mask_contains_locked(text);
+        pthread_mutex_unlock(&table_lock);
+        return r;
+}
+
+char *secret_mask_apply(const char *text)
+{
+        char *r;
+
+        pthread_mutex_lock(&table_lock);
+        r = secret_mask_apply_locked(text);
+        pthread_mutex_unlock(&table_lock);
+        return r;
+}
+
+void secret_mask_clear(void)
+{
+        pthread_mutex_lock(&table_lock);
+        secret_mask_clear_locked();
+        pthread_mutex_unlock(&table_lock);
 }
 
 /* wiping_free - jansson's free: every JSON buffer is cleared before it is released */
