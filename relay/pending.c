@@ -15,25 +15,11 @@ static int not_yet(const char *command, const char *what)
         return EX_USAGE;
 }
 
-int relay_main(int argc, char **argv)
-{
-        (void)argc;
-        (void)argv;
-        return not_yet("relay", "the built-in relay daemon");
-}
-
 int sendmail_main(int argc, char **argv)
 {
         (void)argc;
         (void)argv;
         return not_yet("sendmail", "local submission to the built-in relay");
-}
-
-int queue_main(int argc, char **argv)
-{
-        (void)argc;
-        (void)argv;
-        return not_yet("queue", "the built-in relay's queue");
 }
 
 int newaliases_main(int argc, char **argv)

@@ -500,7 +500,7 @@ mi__postfix_diagnose() {
 # upstream's maildir holds COUNT messages; status 1 on timeout.
 mi__smtp_wait_count() {
 	local want=$1 limit=$2 deadline
-	((limit > 30)) && limit=30
+	((limit > 180)) && limit=180
 	deadline=$((${EPOCHREALTIME/[.,]/} / 1000 + limit * 1000))
 	while :; do
 		(($(mi_smtp_count) >= want)) && return 0
@@ -533,7 +533,7 @@ mi_postfix_wait_delivered() {
 # maillog matching the extended regular expression; fail otherwise.
 mi_postfix_wait_log() {
 	local name=${1:?} regex=${2:?} limit=${3:-10} deadline
-	((limit > 30)) && limit=30
+	((limit > 180)) && limit=180
 	deadline=$((${EPOCHREALTIME/[.,]/} / 1000 + limit * 1000))
 	while :; do
 		grep -Eq -- "$regex" "$MI_TMP/$name/maillog" 2>/dev/null && return 0

@@ -45,6 +45,7 @@ MATCH_STAGES = ("mail", "rcpt", "data_end")
 
 DEFAULTS = {
     "users": {},
+    "auth_mechanisms": ["PLAIN", "LOGIN"],
     "require_tls": True,
     "require_auth": None,  # None: true when users are configured
     "max_size": 10485760,
@@ -134,6 +135,10 @@ def load_config(path):
     if not isinstance(users, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in users.items()):
         raise ConfigError("users: an object of user name to password strings")
+    mechs = config["auth_mechanisms"]
+    if (not isinstance(mechs, list) or not mechs
+            or not all(m in ("PLAIN", "LOGIN") for m in mechs)):
+        raise ConfigError('auth_mechanisms: a non-empty list of "PLAIN", "LOGIN"')
     for key in ("require_tls",):
         if not isinstance(config[key], bool):
             raise ConfigError("%s: true or false" % key)
@@ -277,6 +282,8 @@ class SesSMTP(SMTP):
             # Implicit TLS: the transport is already TLS, aiosmtpd does not know it.
             auth_require_tls=cfg["require_tls"] and not state.implicit_tls,
             authenticator=self._check_credentials,
+            auth_exclude_mechanism=[m for m in ("PLAIN", "LOGIN")
+                                    if m not in cfg["auth_mechanisms"]],
             data_size_limit=None,  # SIZE is enforced here, with SES's reply text
             enable_SMTPUTF8=False,
             decode_data=False,
@@ -458,7 +465,7 @@ class SesSMTP(SMTP):
         if self.tls_context is not None and not tls:
             lines.append("250-STARTTLS")
         if self.state.config["users"] and (tls or self.auth_over_plain):
-            lines.append("250-AUTH PLAIN LOGIN")
+            lines.append("250-AUTH " + " ".join(self.state.config["auth_mechanisms"]))
         lines.append(R_OK)
         return lines
 

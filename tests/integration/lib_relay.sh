@@ -1,0 +1,97 @@
+# SPDX-License-Identifier: MIT
+# shellcheck shell=bash
+# lib_relay.sh - run the built-in relay (`mailinit relay`) in tests. Source after lib.sh and
+# lib_smtp.sh:
+#
+#   mi_relay_setup [EXTRA-CONF-LINES]   # root $MI_DIR/root with mailinit.conf pointing at the
+#                                       # upstream started with mi_start_fake_smtp; exports
+#                                       # MI_RELAY_ROOT, MI_RELAY_PORT, MI_RELAY_SPOOL
+#   mi_relay_credentials USER PASS      # writes the credentials file (0600)
+#   mi_start_relay                      # starts it, waits until it accepts; MI_RELAY_PID, MI_RELAY_LOG
+#   mi_stop_relay [SIGNAL]              # TERM by default; waits for the exit
+#   mi_relay_wait_log REGEX [COUNT] [TIMEOUT]
+
+: "${MI_PYTHON:=/usr/bin/python3}"
+
+# mi_free_port - a TCP port on 127.0.0.1 that nothing listens on now
+mi_free_port() {
+	"$MI_PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+mi_relay_setup() {
+	local extra=${1:-}
+	MI_RELAY_ROOT=$MI_DIR/root
+	MI_RELAY_PORT=$(mi_free_port)
+	MI_RELAY_SPOOL=$MI_RELAY_ROOT/var/spool/mailinit
+	mkdir -p "$MI_RELAY_ROOT/etc/mailinit" "$MI_RELAY_ROOT/var/spool"
+	cat >"$MI_RELAY_ROOT/etc/mailinit/mailinit.conf" <<-EOF
+		relayhost = [127.0.0.1]:${MI_SMTP_PORT:?start the upstream first}
+		tls_ca_file = ${MI_TEST_CA:-/etc/ssl/certs/ca-certificates.crt}
+		listen = 127.0.0.1:$MI_RELAY_PORT
+		mynetworks = 127.0.0.1/32
+		myhostname = relay.test
+		mydomain = example.com
+		minimal_backoff_time = 1s
+		maximal_backoff_time = 2s
+		$extra
+	EOF
+	export MI_RELAY_ROOT MI_RELAY_PORT MI_RELAY_SPOOL
+}
+
+mi_relay_credentials() {
+	local file=$MI_RELAY_ROOT/etc/mailinit/credentials
+	(
+		umask 077
+		printf 'smtp_username = %s\nsmtp_password = %s\n' "$1" "$2" >"$file.new"
+		mv -f "$file.new" "$file"
+	)
+}
+
+mi_start_relay() {
+	local i
+	MI_RELAY_LOG=$MI_DIR/relay.log
+	"$MAILINIT" relay --root "$MI_RELAY_ROOT" >>"$MI_RELAY_LOG" 2>&1 &
+	MI_RELAY_PID=$!
+	MI_PIDS+=("$MI_RELAY_PID")
+	echo "$MI_RELAY_PID" >>"$MI_TMP/.pids"
+	for ((i = 0; i < 200; i++)); do
+		if ! kill -0 "$MI_RELAY_PID" 2>/dev/null; then
+			cat "$MI_RELAY_LOG"
+			mi_fail "the relay exited at start"
+		fi
+		grep -q 'mailinit relay .* started' "$MI_RELAY_LOG" && break
+		sleep 0.05
+	done
+	grep -q 'mailinit relay .* started' "$MI_RELAY_LOG" || {
+		cat "$MI_RELAY_LOG"
+		mi_fail "the relay did not start within 10 s"
+	}
+	export MI_RELAY_PID MI_RELAY_LOG
+}
+
+mi_stop_relay() {
+	local sig=${1:-TERM} i
+	[[ -n ${MI_RELAY_PID:-} ]] || return 0
+	kill "-$sig" "$MI_RELAY_PID" 2>/dev/null || true
+	for ((i = 0; i < 300; i++)); do
+		kill -0 "$MI_RELAY_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	wait "$MI_RELAY_PID" 2>/dev/null
+	MI_RELAY_RC=$?
+	MI_RELAY_PID=
+	return 0
+}
+
+# mi_relay_wait_log REGEX [COUNT] [TIMEOUT] - until the relay's log has COUNT matching lines
+mi_relay_wait_log() {
+	local regex=$1 want=${2:-1} limit=${3:-20} i n
+	for ((i = 0; i < limit * 10; i++)); do
+		n=$(grep -Ec -- "$regex" "$MI_RELAY_LOG" || true)
+		((n >= want)) && return 0
+		sleep 0.1
+	done
+	echo "--- relay log ($MI_RELAY_LOG):"
+	tail -n 40 "$MI_RELAY_LOG"
+	mi_fail "the relay log has $n line(s) matching /$regex/ after ${limit}s, want $want"
+}
