@@ -21,9 +21,11 @@
 #include <string.h>
 #include <sysexits.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <systemd/sd-daemon.h>
 
+#include "backoff.h"
 #include "confirm.h"
 #include "creds.h"
 #include "fetch_secret.h"
@@ -254,6 +256,8 @@ static int write_exit_code(int error)
         }
 }
 
+#define CONFIRM_VERDICT_WAIT_USEC (60ULL * 1000000ULL)
+
 /* struct run - one first boot in progress: what the steps share */
 struct run {
         struct firstboot_options o;
@@ -311,6 +315,54 @@ static void record_result(struct run *run)
 static bool lifecycle_is_warmed(const char *state)
 {
         return state && strncmp(state, "Warmed:", 7) == 0;
+}
+
+/* wait_for_verdict - the built-in relay's delivery record of the confirmation:
+ * spool_dir/done/ID ("result sent|bounced|partial", then "to ADDRESS STATUS REPLY" lines).
+ * While queue/ID exists the relay is still trying: wait, bounded. When neither exists right
+ * away, the local relay is not mailinit's (its spool is elsewhere): the verdict stays unknown.
+ * Returns 1 sent, 0 unknown (still queued), -EREMOTEIO refused (reply in why). */
+static int wait_for_verdict(struct run *run, const char *queue_id, char *why, size_t why_size)
+{
+        const char *spool = settings_get(run->s.settings, SETTING_SPOOL_DIR);
+        char *done_rel = NULL, *queue_rel = NULL, *done = NULL, *queued = NULL, *text = NULL;
+        uint64_t deadline = now_monotonic_usec() + CONFIRM_VERDICT_WAIT_USEC;
+        int r = 0;
+
+        if (asprintf(&done_rel, "%s/done/%s", spool, queue_id) < 0)
+                done_rel = NULL;
+        if (asprintf(&queue_rel, "%s/queue/%s", spool, queue_id) < 0)
+                queue_rel = NULL;
+        done = done_rel ? path_under_root(run->o.root, done_rel) : NULL;
+        queued = queue_rel ? path_under_root(run->o.root, queue_rel) : NULL;
+        if (!done || !queued)
+                goto out;
+        progress("Waiting for the relayhost's verdict on the confirmation mail");
+        for (;;) {
+                if (read_file_bounded(done, 64 * 1024, &text, NULL) >= 0)
+                        break;
+                if (access(queued, F_OK) < 0 || now_monotonic_usec() >= deadline)
+                        goto out;
+                sleep_ms(100);
+        }
+        if (strncmp(text, "result sent", 11) == 0) {
+                r = 1;
+        } else {
+                const char *to = strstr(text, "\nto ");
+                const char *reply = to ? strchr(to + 4, ' ') : NULL;
+
+                reply = reply ? strchr(reply + 1, ' ') : NULL;
+                (void)snprintf(why, why_size, "%.*s", reply ? (int)strcspn(reply + 1, "\n") : 0,
+                               reply ? reply + 1 : "");
+                r = -EREMOTEIO;
+        }
+out:
+        free(text);
+        free(done_rel);
+        free(queue_rel);
+        free(done);
+        free(queued);
+        return r;
 }
 
 /* send_confirmation - the mail of SPEC step 6; fills run->result's confirmation fields */
@@ -374,6 +426,22 @@ static int send_confirmation(struct run *run)
         run->result.confirmation = CONFIRMATION_QUEUED;
         log_info("Confirmation mail to %s queued by the local relay at %s%s%s", m.to, address,
                  res.queue_id[0] ? " as " : "", res.queue_id);
+        if (strcmp(settings_get(st, SETTING_MODE), "builtin") == 0 && res.queue_id[0]) {
+                char why[CONFIRM_REPLY_MAX] = "";
+
+                r = wait_for_verdict(run, res.queue_id, why, sizeof why);
+                if (r > 0) {
+                        run->result.confirmation = CONFIRMATION_SENT;
+                        log_info("The relayhost accepted the confirmation mail");
+                } else if (r < 0) {
+                        run->result.confirmation = CONFIRMATION_FAILED;
+                        (void)snprintf(message, sizeof message,
+                                       "The relayhost refused the confirmation mail: %s", why);
+                        return fail_run(run, EX_UNAVAILABLE, message);
+                } else {
+                        log_info("No verdict on the confirmation mail yet: it stays queued");
+                }
+        }
         return EX_OK;
 }
 

@@ -17,11 +17,13 @@
  */
 #include "delivery.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,6 +41,7 @@
 #define RCPT_BATCH_MAX       50 /* SES: at most 50 recipients per message */
 #define AUTH_RETRY_SEC       60
 #define BOUNCE_HEADERS_MAX   (64 * 1024)
+#define DELIVERY_RECORD_DAYS 7
 
 struct due_entry {
         time_t due;
@@ -328,7 +331,7 @@ struct outcome {
 
 /* log_outcome - Postfix's per-recipient line */
 static void log_outcome(const struct agent *a, const char *id, const char *rcpt, time_t arrival,
-                        const struct outcome *o)
+                        const struct outcome *o, struct buf *record)
 {
         const char *status = o->cls == DELIVERY_OK         ? "sent"
                              : o->cls == DELIVERY_PERMFAIL ? "bounced"
@@ -348,6 +351,63 @@ static void log_outcome(const struct agent *a, const char *id, const char *rcpt,
         log_struct(o->cls == DELIVERY_OK ? LOG_INFO : LOG_NOTICE, journal,
                    "%s: to=<%s>, relay=%s, delay=%.0f, dsn=%s, status=%s (%s)", id, rcpt, relay,
                    seconds_since(arrival), dsn, status, o->text);
+        /* The delivery record: "to ADDRESS STATUS REPLY" (reply without line breaks). */
+        if (o->cls == DELIVERY_OK || o->cls == DELIVERY_PERMFAIL)
+                (void)buf_printf(record, "to %s %s %s\n", rcpt, status, o->text);
+}
+
+/* write_record - spool_dir/done/ID: how a message ended, for `mailinit firstboot` (the
+ * confirmation's verdict) and the operator. Not fsynced: it is a report, not mail. */
+static void write_record(struct delivery *d, const char *id, const struct buf *record,
+                         bool all_sent, bool none_sent)
+{
+        char *path = NULL, *tmp = NULL;
+        FILE *f;
+
+        if (asprintf(&path, "%s/done/%s", spool_dir(d->spool), id) < 0 ||
+            asprintf(&tmp, "%s/done/.%s.new", spool_dir(d->spool), id) < 0)
+                goto out;
+        f = fopen(tmp, "we");
+        if (!f)
+                goto out;
+        fprintf(f, "result %s\ncompleted %lld\n%s",
+                all_sent    ? "sent"
+                : none_sent ? "bounced"
+                            : "partial",
+                (long long)time(NULL), record->data ? record->data : "");
+        if (fclose(f) == 0)
+                (void)rename(tmp, path);
+        else
+                (void)unlink(tmp);
+out:
+        free(path);
+        free(tmp);
+}
+
+/* prune_records - delivery records older than DELIVERY_RECORD_DAYS go */
+static void prune_records(struct delivery *d)
+{
+        char *dir = NULL;
+        DIR *dp;
+        struct dirent *de;
+        time_t limit = time(NULL) - DELIVERY_RECORD_DAYS * 86400;
+
+        if (asprintf(&dir, "%s/done", spool_dir(d->spool)) < 0)
+                return;
+        (void)mkdir(dir, 0700);
+        dp = opendir(dir);
+        while (dp && (de = readdir(dp))) {
+                struct stat st;
+
+                if (de->d_name[0] == '.' && strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+                        (void)unlinkat(dirfd(dp), de->d_name, 0); /* an interrupted write */
+                else if (de->d_name[0] != '.' && fstatat(dirfd(dp), de->d_name, &st, 0) == 0 &&
+                         st.st_mtime < limit)
+                        (void)unlinkat(dirfd(dp), de->d_name, 0);
+        }
+        if (dp)
+                closedir(dp);
+        free(dir);
 }
 
 /* queue_bounce - a DSN to the sender for the recipients that failed for good */
@@ -423,21 +483,27 @@ static void deliver(struct agent *a, const struct due_entry *entry)
         size_t n_failed = 0;
         uint64_t body_offset, body_size;
         bool any_deferred = false, auth_failed = false;
+        struct buf record;
         char last_reply[SPOOL_REPLY_MAX] = "";
         int body_fd = -1, r;
 
+        buf_init(&record, 256 * 1024);
         r = spool_read(d->spool, entry->id, &env, &body_offset, &body_size);
-        if (r == -ENOENT)
+        if (r == -ENOENT) {
+                buf_done(&record);
                 return; /* deleted with `mailinit queue delete` */
+        }
         if (r == -EBADMSG) {
                 log_warning("%s: malformed queue file, moved to corrupt/", entry->id);
                 (void)spool_quarantine(d->spool, entry->id);
+                buf_done(&record);
                 return;
         }
         if (r < 0) {
                 log_error_errno(r, "%s: cannot read the queue file: %m", entry->id);
                 (void)schedule(d, entry->id,
                                time(NULL) + (time_t)d->config.retry.minimal_backoff_sec, true);
+                buf_done(&record);
                 return;
         }
         r = spool_state_load(d->spool, entry->id, env.n_recipients, &st);
@@ -450,6 +516,7 @@ static void deliver(struct agent *a, const struct due_entry *entry)
                 if (!st.rcpt_done) {
                         spool_envelope_done(&env);
                         (void)schedule(d, entry->id, time(NULL) + 60, true);
+                        buf_done(&record);
                         return;
                 }
         }
@@ -476,7 +543,7 @@ static void deliver(struct agent *a, const struct due_entry *entry)
                                 (unsigned long long)(d->config.retry.maximal_queue_lifetime_sec /
                                                      86400),
                                 st.last_reply[0] ? st.last_reply : "none");
-                        log_outcome(a, entry->id, env.recipients[i], env.arrival, &o);
+                        log_outcome(a, entry->id, env.recipients[i], env.arrival, &o, &record);
                         failed_text[n_failed] = strdup(o.text);
                         failed[n_failed] = (struct dsn_recipient){env.recipients[i], "4.4.7",
                                                                   failed_text[n_failed]};
@@ -547,7 +614,7 @@ static void deliver(struct agent *a, const struct due_entry *entry)
                                 } else {
                                         any_deferred = true;
                                 }
-                                log_outcome(a, entry->id, batch[i], env.arrival, &o);
+                                log_outcome(a, entry->id, batch[i], env.arrival, &o, &record);
                         }
                         copy_text(last_reply, sizeof last_reply, o.text);
                         a->client = smtp_client_quit(a->client);
@@ -593,7 +660,7 @@ static void deliver(struct agent *a, const struct due_entry *entry)
                         }
                         if (o.cls != DELIVERY_OK)
                                 copy_text(last_reply, sizeof last_reply, o.text);
-                        log_outcome(a, entry->id, batch[i], env.arrival, &o);
+                        log_outcome(a, entry->id, batch[i], env.arrival, &o, &record);
                 }
                 if (final.code == 0 || final.code >= 400)
                         (void)smtp_client_rset(a->client, &err);
@@ -605,6 +672,7 @@ finish:
                         d, &env, body_fd, body_offset, body_size, failed, n_failed,
                         "The relayhost refused the message for good, or it stayed in the queue too long.");
         if (!any_deferred) {
+                write_record(d, entry->id, &record, n_failed == 0, n_failed == env.n_recipients);
                 log_info("%s: removed", entry->id);
                 (void)spool_remove(d->spool, entry->id);
                 goto out;
@@ -642,6 +710,7 @@ out:
         for (size_t i = 0; i < n_failed; i++)
                 free(failed_text[i]);
         free(failed_status);
+        buf_done(&record);
         free(failed);
         free(failed_text);
         if (body_fd >= 0)
@@ -684,6 +753,7 @@ int delivery_new(const struct delivery_config *config, struct spool *spool,
         pthread_mutex_init(&d->lock, NULL);
         pthread_cond_init(&d->cond, NULL);
         rate_limiter_init(&d->rate, config->max_send_rate, now_monotonic_usec());
+        prune_records(d);
         d->threads = calloc(d->config.threads, sizeof *d->threads);
         if (!d->myhostname || (config->ca_file && !d->ca_file) || !d->threads) {
                 delivery_free(d);

@@ -235,11 +235,12 @@ static int dsn_text(const struct dsn_params *p, struct buf *b)
 
                 /* "<rcpt>: host H said: 550 ..." as Postfix puts it; cleaned as one line */
                 buf_init(&line, 3 * DSN_FIELD_MAX);
-                r = buf_printf(&line, "<%.*s>: ", DSN_FIELD_MAX, rc->address);
+                r = buf_printf(&line, "<%.*s>: ", (int)DSN_FIELD_MAX, rc->address);
                 if (r >= 0 && p->remote_mta)
-                        r = buf_printf(&line, "host %.*s said: ", DSN_FIELD_MAX, p->remote_mta);
+                        r = buf_printf(&line, "host %.*s said: ", (int)DSN_FIELD_MAX,
+                                       p->remote_mta);
                 if (r >= 0 && diag)
-                        r = buf_printf(&line, "%.*s", DSN_FIELD_MAX, diag);
+                        r = buf_printf(&line, "%.*s", (int)DSN_FIELD_MAX, diag);
                 else if (r >= 0)
                         r = buf_printf(&line, "delivery failed with status %s",
                                        dsn_status_ok(rc->status) ? rc->status : "5.0.0");

@@ -477,12 +477,49 @@ static int print_json(json_t *j)
         return EX_OK;
 }
 
+/* print_list - the mailq listing (showq_compat.c, short queue ids) */
+static int print_list(const struct entry *entries, size_t n)
+{
+        uint64_t total = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                if (i == 0)
+                        printf("%-11s %7s %-20s %s\n", "-Queue ID-", "--Size--",
+                               "----Arrival Time----", "-Sender/Recipient-------");
+                else
+                        printf("\n");
+                print_entry(&entries[i]);
+                total += entries[i].size;
+        }
+        if (n == 0)
+                printf("Mail queue is empty\n");
+        else
+                printf("\n-- %" PRIu64 " Kbytes in %zu Request%s.\n", total / 1024, n,
+                       n == 1 ? "" : "s");
+        if (fflush(stdout) != 0) {
+                log_error("Cannot write the output.");
+                return EX_IOERR;
+        }
+        return EX_OK;
+}
+
+static int print_list_json(const struct entry *entries, size_t n)
+{
+        json_t *array = json_array();
+
+        for (size_t i = 0; array && i < n; i++) {
+                if (json_array_append_new(array, entry_to_json(&entries[i])) < 0) {
+                        json_decref(array);
+                        array = NULL;
+                }
+        }
+        return print_json(array);
+}
+
 static int do_list(struct spool *s, bool json)
 {
         struct entry *entries = NULL;
-        uint64_t total = 0;
         size_t n = 0;
-        json_t *array;
         int r;
 
         if (s) {
@@ -492,31 +529,7 @@ static int do_list(struct spool *s, bool json)
                         return exit_code_for(r);
                 }
         }
-        if (json) {
-                array = json_array();
-                for (size_t i = 0; array && i < n; i++)
-                        if (json_array_append_new(array, entry_to_json(&entries[i])) < 0) {
-                                json_decref(array);
-                                array = NULL;
-                        }
-                r = print_json(array);
-        } else {
-                for (size_t i = 0; i < n; i++) {
-                        if (i == 0)
-                                printf("%-11s %7s %-20s %s\n", "-Queue ID-", "--Size--",
-                                       "----Arrival Time----", "-Sender/Recipient-------");
-                        else
-                                printf("\n");
-                        print_entry(&entries[i]);
-                        total += entries[i].size;
-                }
-                if (n == 0)
-                        printf("Mail queue is empty\n");
-                else
-                        printf("\n-- %" PRIu64 " Kbytes in %zu Request%s.\n", total / 1024, n,
-                               n == 1 ? "" : "s");
-                r = fflush(stdout) == 0 ? EX_OK : EX_IOERR;
-        }
+        r = json ? print_list_json(entries, n) : print_list(entries, n);
         for (size_t i = 0; i < n; i++)
                 entry_done(&entries[i]);
         free(entries);

@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,8 +95,12 @@ static int get_secret(sasl_conn_t *conn, void *context, int id, sasl_secret_t **
  * mechanism frees it at sasl_dispose() without clearing it */
 static void wipe_output(const char *clientout, unsigned len)
 {
-        if (clientout && len > 0)
-                OPENSSL_cleanse((void *)(uintptr_t)clientout, len);
+        void *writable;
+
+        if (!clientout || len == 0)
+                return;
+        memcpy(&writable, &clientout, sizeof(writable)); /* drop const without a cast */
+        OPENSSL_cleanse(writable, len);
 }
 
 /* encode - base64 of a mechanism's output into s->out, then wipe the output */

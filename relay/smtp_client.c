@@ -46,12 +46,12 @@
 #define SMTP_CLIENT_CONNECT_TIMEOUT_MS 30000ULL
 #define SMTP_CLIENT_COMMAND_TIMEOUT_MS 60000ULL
 #define SMTP_CLIENT_QUIT_TIMEOUT_MS    5000ULL
-#define SMTP_CLIENT_RCPT_MAX           50          /* SES's recipients per message */
-#define SMTP_CLIENT_BODY_CHUNK         (64 * 1024) /* bytes read per pread() */
-#define SMTP_CLIENT_IN_MAX             8192        /* the input buffer: longest reply line */
-#define SMTP_CLIENT_REPLY_LINES_MAX    1000        /* a reply longer than that is an attack */
-#define SMTP_CLIENT_AUTH_STEPS_MAX     8           /* 334 challenges (LOGIN needs 2) */
-#define SMTP_CLIENT_HOST_MAX           255         /* RFC 1035 2.3.4 */
+#define SMTP_CLIENT_RCPT_MAX           50                  /* SES's recipients per message */
+#define SMTP_CLIENT_BODY_CHUNK         ((size_t)64 * 1024) /* bytes read per pread() */
+#define SMTP_CLIENT_IN_MAX             8192 /* the input buffer: longest reply line */
+#define SMTP_CLIENT_REPLY_LINES_MAX    1000 /* a reply longer than that is an attack */
+#define SMTP_CLIENT_AUTH_STEPS_MAX     8    /* 334 challenges (LOGIN needs 2) */
+#define SMTP_CLIENT_HOST_MAX           255  /* RFC 1035 2.3.4 */
 #define SMTP_CLIENT_CMD_MAX            (SMTP_CMD_LINE_MAX + SASL_CLIENT_LINE_MAX + 16)
 #define USEC_PER_MSEC                  1000ULL
 
@@ -144,16 +144,21 @@ static void set_error(struct smtp_client_error *err, enum delivery_class cls, in
  * in log lines and DSNs) */
 static void append_clean(char *out, size_t size, size_t *len, const char *s)
 {
-        for (; *s && *len + 1 < size; s++)
-                out[(*len)++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
+        for (; *s && *len + 1 < size; s++) {
+                unsigned char ch = (unsigned char)*s;
+
+                if (ch < 0x20 || ch >= 0x7f)
+                        ch = '?';
+                out[(*len)++] = (char)ch;
+        }
         out[*len] = '\0';
 }
 
 /* reply_format - "DDD [X.Y.Z ]text", further lines appended with spaces */
 static void reply_format(const struct smtp_reply *reply, char *out, size_t size)
 {
-        size_t len = 0, i,
-               n = reply->n_lines < SMTP_REPLY_LINES_MAX ? reply->n_lines : SMTP_REPLY_LINES_MAX;
+        const char *first = reply->n_lines > 0 ? reply->lines[0] : "";
+        size_t len = 0;
         char code[8];
 
         assert(size > 0);
@@ -161,12 +166,11 @@ static void reply_format(const struct smtp_reply *reply, char *out, size_t size)
         (void)snprintf(code, sizeof(code), "%03d", reply->code);
         append_clean(out, size, &len, code);
         /* The enhanced code, unless the text still starts with it. */
-        if (reply->enhanced[0] &&
-            (n == 0 || strncmp(reply->lines[0], reply->enhanced, strlen(reply->enhanced)) != 0)) {
+        if (reply->enhanced[0] && strncmp(first, reply->enhanced, strlen(reply->enhanced)) != 0) {
                 append_clean(out, size, &len, " ");
                 append_clean(out, size, &len, reply->enhanced);
         }
-        for (i = 0; i < n; i++) {
+        for (size_t i = 0; i < reply->n_lines && i < SMTP_REPLY_LINES_MAX; i++) {
                 if (!reply->lines[i][0])
                         continue;
                 append_clean(out, size, &len, " ");
@@ -816,6 +820,39 @@ static int send_body(struct smtp_client *c, const struct smtp_client_message *m,
         return 0;
 }
 
+/* check_idle - before a connection is used again: did the server speak or hang up in the
+ * meantime? SES closes sessions idle for about 10 s with "451 Timeout waiting for data from
+ * client"; reading that as the reply to our MAIL would defer a message for nothing. Returns
+ * 0, or -ENOTCONN (nothing was sent: reconnect) with err. */
+static int check_idle(struct smtp_client *c, struct smtp_client_error *err)
+{
+        if (c->in_start == c->in_end) {
+                struct pollfd p = {.fd = c->fd, .events = POLLIN};
+                ssize_t n;
+
+                if (poll(&p, 1, 0) <= 0)
+                        return 0; /* quiet (a poll() error shows up in the next write) */
+                /* Readable: data, EOF, or only TLS records (a session ticket) that leave no
+                 * application data; the expired deadline makes the read non-blocking. */
+                n = conn_recv(c, c->in, sizeof(c->in), now_monotonic_usec());
+                if (n == -ETIMEDOUT)
+                        return 0;
+                if (n <= 0) {
+                        (void)io_error(c, (int)n, err);
+                        return -ENOTCONN;
+                }
+                c->in_start = 0;
+                c->in_end = (size_t)n;
+        }
+        /* Something nobody asked for: read it for the log, then give the connection up. */
+        if (read_reply(c, &c->reply, err) < 0)
+                return -ENOTCONN;
+        error_from_reply(err, DELIVERY_TEMPFAIL, &c->reply);
+        c->broken = true;
+        set_state(c, SMTP_CLIENT_BROKEN);
+        return -ENOTCONN;
+}
+
 static int rset(struct smtp_client *c, struct smtp_client_error *err)
 {
         int r;
@@ -857,6 +894,9 @@ int smtp_client_send(struct smtp_client *c, const struct smtp_client_message *m,
                 r = -ENOTCONN;
                 goto fail;
         }
+        r = check_idle(c, err);
+        if (r < 0)
+                goto fail;
         if (c->dirty) {
                 r = rset(c, err);
                 if (r < 0)

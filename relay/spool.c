@@ -255,7 +255,7 @@ static bool kernel_syncfs_reports_errors(void)
 static int open_subdir(struct spool *s, enum subdir sub)
 {
         bool created = false;
-        int fd, r;
+        int fd;
 
         if (mkdirat(s->dir_fd, subdir_name[sub], 0700) == 0)
                 created = true;
@@ -265,7 +265,8 @@ static int open_subdir(struct spool *s, enum subdir sub)
         if (fd < 0)
                 return -errno;
         if (created) {
-                r = give_to_owner(s, fd);
+                int r = give_to_owner(s, fd);
+
                 if (r < 0) {
                         close(fd);
                         return r;
@@ -794,7 +795,6 @@ int spool_list(struct spool *s, char ***ret_ids, size_t *ret_n)
 {
         struct listed *items = NULL;
         size_t n = 0, cap = 0;
-        struct dirent *de;
         char **ids = NULL;
         DIR *d;
         int r = 0;
@@ -804,6 +804,7 @@ int spool_list(struct spool *s, char ***ret_ids, size_t *ret_n)
         if (!d)
                 return -errno;
         for (;;) {
+                struct dirent *de;
                 struct stat st;
 
                 errno = 0;
@@ -923,10 +924,10 @@ static int reader_crc(struct reader *rd, uint64_t len, uLong *crc)
 {
         while (len > 0) {
                 size_t avail = rd->len - rd->pos, take;
-                int r;
 
                 if (avail == 0) {
-                        r = reader_fill(rd);
+                        int r = reader_fill(rd);
+
                         if (r < 0)
                                 return r;
                         if (r == 0)
@@ -1045,22 +1046,20 @@ static int read_header(struct reader *rd, const char *id, struct spool_envelope 
                 r = reader_line(rd, line, &len);
                 if (r < 0)
                         return r;
-                if ((v = record_value(line, "rcpt"))) {
-                        len -= (size_t)(v - line);
-                        if (!address_valid(v, len, false))
-                                return -EBADMSG;
-                        r = envelope_add_recipient(env, v, len, &cap);
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
-                if ((v = record_value(line, "body")))
+                v = record_value(line, "rcpt");
+                if (!v)
                         break;
-                return -EBADMSG; /* unknown or misplaced record */
+                len -= (size_t)(v - line);
+                if (!address_valid(v, len, false))
+                        return -EBADMSG;
+                r = envelope_add_recipient(env, v, len, &cap);
+                if (r < 0)
+                        return r;
         }
-        if (env->n_recipients == 0)
-                return -EBADMSG;
-        /* fixed width, as spool_writer_finish() patches it */
+        /* then "body", with a fixed width, as spool_writer_finish() patches it */
+        v = record_value(line, "body");
+        if (!v || env->n_recipients == 0)
+                return -EBADMSG; /* unknown or misplaced record, or no recipient */
         len -= (size_t)(v - line);
         if (len != SPOOL_BODY_DIGITS || strspn(v, "0123456789") != len)
                 return -EBADMSG;
@@ -1348,11 +1347,12 @@ out:
 int spool_state_save(struct spool *s, const char *id, const struct spool_state *st)
 {
         char *text = NULL, tmp[SPOOL_QUEUE_ID_MAX + 64];
-        int dfd = s->sub_fd[SUBDIR_STATE], fd = -1, r;
         size_t len, reply_len;
+        int dfd, fd, r;
         uint64_t n;
 
         assert(s && st);
+        dfd = s->sub_fd[SUBDIR_STATE];
         if (!spool_id_valid(id) || st->n_rcpt > SPOOL_RECIPIENTS_MAX ||
             (st->n_rcpt > 0 && !st->rcpt_done) || st->next_attempt < 0 || st->last_attempt < 0)
                 return -EINVAL;

@@ -308,7 +308,7 @@ int tls_client_handshake(int fd, const char *host, const char *ca_file, uint64_t
                         r = -EPROTO;
                         goto fail;
                 }
-                r = io_failure(t, e, "the TLS handshake");
+                r = io_failure(t, e, "the handshake");
                 (void)snprintf(why, why_size, "%s", t->error);
                 goto fail;
         }

@@ -214,7 +214,7 @@ int main(int argc, char **argv)
                         }
                 }
         }
-        fflush(stdout);
+        (void)fflush(stdout);
         c = smtp_client_quit(c);
         (void)close(fd);
         return rc;
