@@ -115,10 +115,10 @@ static int exit_code_for(int r)
 static void print_usage(FILE *out, const char *name)
 {
         if (strcmp(name, "mailq") == 0)
-                fprintf(out, "Usage: mailq [--root DIR] [--json]\n");
+                (void)fprintf(out, "Usage: mailq [--root DIR] [--json]\n");
         else
-                fprintf(out, "Usage: mailinit queue [--root DIR] [--json] "
-                             "[list|flush|show ID|delete ID]\n");
+                (void)fprintf(out, "Usage: mailinit queue [--root DIR] [--json] "
+                                   "[list|flush|show ID|delete ID]\n");
 }
 
 /* parse_options - 0, or an exit code + 256 when the command is over (help, usage error).
@@ -163,7 +163,7 @@ static int parse_options(int argc, char **argv, bool as_mailq, struct queue_opti
                 if (strcmp(argv[optind], action_name[i]) == 0)
                         o->action = (enum queue_action)i;
         if (strcmp(argv[optind], action_name[o->action]) != 0) {
-                fprintf(stderr, "mailinit: unknown queue command '%s'\n", argv[optind]);
+                (void)fprintf(stderr, "mailinit: unknown queue command '%s'\n", argv[optind]);
                 print_usage(stderr, name);
                 return 256 + EX_USAGE;
         }
@@ -259,7 +259,7 @@ static json_t *json_text(const char *s, size_t len)
         if (!copy)
                 return NULL;
         for (size_t i = 0; i < len; i++)
-                copy[i] = (unsigned char)s[i] >= 0x80 || s[i] == '\0' ? '?' : s[i];
+                copy[i] = (char)((unsigned char)s[i] >= 0x80 || s[i] == '\0' ? '?' : s[i]);
         j = json_stringn(copy, len);
         free(copy);
         return j;
@@ -270,7 +270,7 @@ static void format_rfc3339(time_t t, char *buf, size_t size)
         struct tm tm;
 
         if (!gmtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-                snprintf(buf, size, "%lld", (long long)t);
+                (void)snprintf(buf, size, "%lld", (long long)t);
 }
 
 /* format_asctime - asctime(3) without its newline, in local time (as showq prints it) */
@@ -279,7 +279,7 @@ static void format_asctime(time_t t, char *buf, size_t size)
         struct tm tm;
 
         if (!localtime_r(&t, &tm) || strftime(buf, size, "%a %b %e %H:%M:%S %Y", &tm) == 0)
-                snprintf(buf, size, "??");
+                (void)snprintf(buf, size, "??");
 }
 
 /* load_entry - envelope and state of one message: 0 (a malformed queue file gives status
@@ -381,10 +381,10 @@ static void print_entry(const struct entry *e)
         char id_status[SPOOL_QUEUE_ID_MAX + 2], when[64];
         char *sender;
 
-        snprintf(id_status, sizeof id_status, "%s%s", e->id,
-                 e->status == STATUS_ACTIVE ? "*"
-                 : e->status == STATUS_HOLD ? "!"
-                                            : "");
+        (void)snprintf(id_status, sizeof id_status, "%s%s", e->id,
+                       e->status == STATUS_ACTIVE ? "*"
+                       : e->status == STATUS_HOLD ? "!"
+                                                  : "");
         format_asctime(e->arrival, when, sizeof when);
         if (e->status == STATUS_CORRUPT) {
                 printf("%-11s %7" PRIu64 " %20.20s %s\n", id_status, e->size, when, "(corrupt)");
@@ -736,19 +736,19 @@ static pid_t relay_pid(const char *dir, char *why, size_t why_size)
         int r;
 
         if (asprintf(&path, "%s/%s", dir, PID_FILE_NAME) < 0) {
-                snprintf(why, why_size, "the relay's pid is unknown (out of memory)");
+                (void)snprintf(why, why_size, "the relay's pid is unknown (out of memory)");
                 return 0;
         }
         r = read_file_bounded(path, PID_FILE_MAX, &text, &len);
         if (r == -ENOENT) {
-                snprintf(why, why_size, "the relay is not running (no %s)", path);
+                (void)snprintf(why, why_size, "the relay is not running (no %s)", path);
                 goto out;
         }
         if (r >= 0 && stat(path, &st_file) < 0)
                 r = -errno;
         if (r < 0) {
                 log_warning_errno(r, "Cannot read %s, ignoring: %m", path);
-                snprintf(why, why_size, "the relay's pid is unknown");
+                (void)snprintf(why, why_size, "the relay's pid is unknown");
                 goto out;
         }
         errno = 0;
@@ -757,22 +757,22 @@ static pid_t relay_pid(const char *dir, char *why, size_t why_size)
         if (pid <= 0 || errno != 0 || pid != (pid_t)pid || !end ||
             (*end != '\0' && strcmp(end, "\n") != 0)) {
                 log_warning("%s does not hold a process id, ignoring.", path);
-                snprintf(why, why_size, "the relay's pid is unknown");
+                (void)snprintf(why, why_size, "the relay's pid is unknown");
                 pid = 0;
                 goto out;
         }
         if (kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
-                snprintf(why, why_size, "the relay is not running (pid %ld in %s is gone)", pid,
-                         path);
+                (void)snprintf(why, why_size, "the relay is not running (pid %ld in %s is gone)",
+                               pid, path);
                 pid = 0;
                 goto out;
         }
         /* A stale pid reused by someone else's program must not get SIGUSR1 (it may die). */
-        snprintf(proc, sizeof proc, "/proc/%ld", pid);
+        (void)snprintf(proc, sizeof proc, "/proc/%ld", pid);
         if (stat(proc, &st_proc) == 0 && st_proc.st_uid != st_file.st_uid) {
-                snprintf(why, why_size,
-                         "pid %ld in %s belongs to another user, so it is not the relay", pid,
-                         path);
+                (void)snprintf(why, why_size,
+                               "pid %ld in %s belongs to another user, so it is not the relay", pid,
+                               path);
                 pid = 0;
         }
 out:
@@ -821,7 +821,7 @@ static int do_flush(struct spool *s, const char *dir, bool json)
         if (s)
                 pid = relay_pid(dir, why, sizeof why);
         else
-                snprintf(why, sizeof why, "the relay is not running (no %s)", dir);
+                (void)snprintf(why, sizeof why, "the relay is not running (no %s)", dir);
         if (pid > 0) {
                 if (kill(pid, SIGUSR1) < 0) {
                         r = -errno;

@@ -45,7 +45,7 @@
 
 #define SPOOL_MAGIC          "MAILINIT-QUEUE 1"
 #define SPOOL_STATE_MAGIC    "MAILINIT-STATE 1"
-#define SPOOL_BUFFER_SIZE    (64 * 1024)
+#define SPOOL_BUFFER_SIZE    ((size_t)64 * 1024)
 #define SPOOL_ADDRESS_MAX    512 /* octets; twice RFC 5321's 256-octet path (4.5.3.1.3) */
 #define SPOOL_LINE_MAX       (SPOOL_ADDRESS_MAX + 64)
 #define SPOOL_BODY_DIGITS    20 /* UINT64_MAX has 20 decimal digits */
@@ -439,8 +439,8 @@ static void next_id(struct spool *s, char id[static SPOOL_QUEUE_ID_MAX + 1])
         pthread_mutex_lock(&s->lock);
         n = s->id_counter++;
         pthread_mutex_unlock(&s->lock);
-        snprintf(id, SPOOL_QUEUE_ID_MAX + 1, "%07" PRIX32 "%05" PRIX32,
-                 (uint32_t)time(NULL) & 0xfffffffu, n & 0xfffffu);
+        (void)snprintf(id, SPOOL_QUEUE_ID_MAX + 1, "%07" PRIX32 "%05" PRIX32,
+                       (uint32_t)time(NULL) & 0xfffffffu, n & 0xfffffu);
 }
 
 static bool name_exists(int dir_fd, const char *name)
@@ -557,14 +557,14 @@ static int writer_put_header(struct spool_writer *w, const struct spool_envelope
         if (r >= 0)
                 r = writer_put_record(w, "id", w->id);
         if (r >= 0) {
-                snprintf(line, sizeof line, "%" PRIu64, (uint64_t)arrival);
+                (void)snprintf(line, sizeof line, "%" PRIu64, (uint64_t)arrival);
                 r = writer_put_record(w, "arrival", line);
         }
         if (r >= 0)
                 r = writer_put_record(w, "client", env->client);
         if (r >= 0) {
-                snprintf(line, sizeof line, "flags%s%s\n", env->body_8bit ? " 8bit" : "",
-                         env->smtputf8 ? " smtputf8" : "");
+                (void)snprintf(line, sizeof line, "flags%s%s\n", env->body_8bit ? " 8bit" : "",
+                               env->smtputf8 ? " smtputf8" : "");
                 r = writer_put(w, line, strlen(line));
         }
         if (r >= 0)
@@ -573,7 +573,7 @@ static int writer_put_header(struct spool_writer *w, const struct spool_envelope
                 r = writer_put_record(w, "rcpt", env->recipients[i]);
         if (r >= 0) {
                 w->size_offset = w->written + w->buf_len + strlen("body ");
-                snprintf(line, sizeof line, "body %0*d\n", SPOOL_BODY_DIGITS, 0);
+                (void)snprintf(line, sizeof line, "body %0*d\n", SPOOL_BODY_DIGITS, 0);
                 r = writer_put(w, line, strlen(line));
         }
         return r;
@@ -671,13 +671,13 @@ int spool_writer_finish(struct spool_writer *w)
                 return w->error;
         if (w->state != WRITER_WRITING)
                 return -EINVAL;
-        snprintf(line, sizeof line, "\nEND %" PRIu64 " %08lx\n", w->body_size,
-                 (unsigned long)w->crc);
+        (void)snprintf(line, sizeof line, "\nEND %" PRIu64 " %08lx\n", w->body_size,
+                       (unsigned long)w->crc);
         r = writer_put(w, line, strlen(line));
         if (r >= 0)
                 r = writer_flush(w);
         if (r >= 0) {
-                snprintf(line, sizeof line, "%0*" PRIu64, SPOOL_BODY_DIGITS, w->body_size);
+                (void)snprintf(line, sizeof line, "%0*" PRIu64, SPOOL_BODY_DIGITS, w->body_size);
                 r = pwrite_all(w->fd, line, SPOOL_BODY_DIGITS, w->size_offset);
         }
         if (r < 0)
@@ -1018,7 +1018,7 @@ static int read_header(struct reader *rd, const char *id, struct spool_envelope 
         r = reader_line(rd, line, &len);
         if (r < 0 || !(v = record_value(line, "id")) || strcmp(v, id) != 0)
                 return -EBADMSG;
-        snprintf(env->queue_id, sizeof env->queue_id, "%s", id);
+        (void)snprintf(env->queue_id, sizeof env->queue_id, "%s", id);
         r = reader_line(rd, line, &len);
         if (r < 0 || !(v = record_value(line, "arrival")) ||
             parse_time(v, len - (size_t)(v - line), &env->arrival) < 0)
@@ -1117,7 +1117,8 @@ static int read_queue_file(int fd, const char *id, struct spool_envelope *env, u
         r = reader_crc(&rd, body_size, &crc);
         if (r < 0)
                 goto out;
-        snprintf(want, sizeof want, "\nEND %" PRIu64 " %08lx\n", body_size, (unsigned long)crc);
+        (void)snprintf(want, sizeof want, "\nEND %" PRIu64 " %08lx\n", body_size,
+                       (unsigned long)crc);
         assert(strlen(want) == trailer_len);
         while (rd.len - rd.pos < trailer_len + 1) {
                 r = reader_fill(&rd);
@@ -1369,20 +1370,18 @@ int spool_state_save(struct spool *s, const char *id, const struct spool_state *
         for (size_t i = 0; i < reply_len; i++) {
                 unsigned char c = (unsigned char)st->last_reply[i];
 
-                text[len++] = c < ' ' || c == 0x7f ? '?' : (char)c;
+                text[len++] = (char)(c < ' ' || c == 0x7f ? '?' : c);
         }
-        memcpy(text + len, "\nrcpt_done ", 11);
-        len += 11;
+        len += (size_t)snprintf(text + len, SPOOL_STATE_FILE_MAX + 1 - len, "\nrcpt_done ");
         for (size_t i = 0; i < st->n_rcpt; i++)
                 text[len++] = st->rcpt_done[i] ? '1' : '0';
-        memcpy(text + len, "\nEND\n", 5);
-        len += 5;
+        len += (size_t)snprintf(text + len, SPOOL_STATE_FILE_MAX + 1 - len, "\nEND\n");
         assert(len <= SPOOL_STATE_FILE_MAX);
 
         pthread_mutex_lock(&s->lock);
         n = s->tmp_counter++;
         pthread_mutex_unlock(&s->lock);
-        snprintf(tmp, sizeof tmp, ".%s.%ld.%" PRIu64, id, (long)getpid(), n);
+        (void)snprintf(tmp, sizeof tmp, ".%s.%ld.%" PRIu64, id, (long)getpid(), n);
         fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0) {
                 r = -errno;

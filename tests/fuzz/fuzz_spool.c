@@ -35,7 +35,7 @@ static void remove_spool(void)
 
         fuzz_spool = spool_close(fuzz_spool);
         for (size_t i = 0; i < sizeof subdirs / sizeof subdirs[0]; i++) {
-                snprintf(path, sizeof path, "%s/%s", fuzz_dir, subdirs[i]);
+                (void)snprintf(path, sizeof path, "%s/%s", fuzz_dir, subdirs[i]);
                 (void)rmdir(path);
         }
         (void)rmdir(fuzz_dir);
@@ -47,7 +47,8 @@ static struct spool *get_spool(void)
                 return fuzz_spool;
         if (!mkdtemp(fuzz_dir) || spool_open(fuzz_dir, &fuzz_spool) < 0)
                 abort();
-        atexit(remove_spool);
+        if (atexit(remove_spool) != 0)
+                abort();
         return fuzz_spool;
 }
 
@@ -57,7 +58,7 @@ static void choose_id(const uint8_t *data, size_t size, char id[static SPOOL_QUE
         const uint8_t *nl = memchr(data, '\n', size), *start, *end;
         size_t n;
 
-        snprintf(id, SPOOL_QUEUE_ID_MAX + 1, "%s", FUZZ_DEFAULT_ID);
+        (void)snprintf(id, SPOOL_QUEUE_ID_MAX + 1, "%s", FUZZ_DEFAULT_ID);
         if (!nl || (size_t)(nl + 1 - data) + 3 > size || memcmp(nl + 1, "id ", 3) != 0)
                 return;
         start = nl + 4;
@@ -79,7 +80,7 @@ static void write_as(const char *sub, const char *id, const uint8_t *data, size_
         char path[256];
         int fd;
 
-        snprintf(path, sizeof path, "%s/%s/%s", fuzz_dir, sub, id);
+        (void)snprintf(path, sizeof path, "%s/%s/%s", fuzz_dir, sub, id);
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd < 0)
                 abort();
@@ -92,7 +93,7 @@ static void remove_as(const char *sub, const char *id)
 {
         char path[256];
 
-        snprintf(path, sizeof path, "%s/%s/%s", fuzz_dir, sub, id);
+        (void)snprintf(path, sizeof path, "%s/%s/%s", fuzz_dir, sub, id);
         (void)unlink(path);
 }
 
@@ -126,8 +127,8 @@ static void check_queue_file(struct spool *s, const char *id, const uint8_t *dat
                 abort();
         if (offset > size || body > size - offset)
                 abort();
-        snprintf(trailer, sizeof trailer, "\nEND %" PRIu64 " %08lx\n", body,
-                 crc32(0L, data + offset, (uInt)body));
+        (void)snprintf(trailer, sizeof trailer, "\nEND %" PRIu64 " %08lx\n", body,
+                       crc32(0L, data + offset, (uInt)body));
         trailer_len = strlen(trailer);
         if (size - offset - body != trailer_len ||
             memcmp(data + offset + body, trailer, trailer_len) != 0)

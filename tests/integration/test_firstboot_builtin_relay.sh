@@ -86,6 +86,14 @@ t_confirmation_sent_through_the_relay() {
 	local id
 	id=$(json_field "$state" 'd["confirmation"]["queue_id"]')
 	mi_assert_grep "$MI_RELAY_ROOT/var/spool/mailinit/done/$id" '^to ops@example.com sent 250 Ok 0100'
+	# mailinit status tells the first boot's result and the relay's queue
+	mi_run st "$MAILINIT" status --root "$MI_RELAY_ROOT"
+	mi_assert_rc 0
+	mi_assert_grep st.out '^confirmation: sent, queue id [0-9A-F]+'
+	mi_assert_grep st.out '^relay queue: +0 message\(s\), 0 deferred'
+	mi_run js "$MAILINIT" status --root "$MI_RELAY_ROOT" --json
+	[[ $("$MI_PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["relay_queue"]["messages"])' <js.out) == 0 ]] ||
+		mi_fail "status --json: $(cat js.out)"
 }
 
 t_confirmation_refused_by_ses() {

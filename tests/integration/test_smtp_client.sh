@@ -6,7 +6,8 @@
 # STARTTLS + AUTH PLAIN (by name and by IP literal), AUTH LOGIN only, implicit TLS, plaintext
 # to a loopback sink, STARTTLS not offered, no AUTH offered, 5 messages over one connection,
 # 454 throttling at MAIL and after DATA (the connection goes on), 535 and 454 authentication
-# failures, 550 for one recipient of two, all recipients refused then the next message,
+# failures, 550 for one recipient of two, all recipients refused then the next message, the
+# server closing an idle connection (SES after ~10 s) before the next message,
 # the connection dropped mid-DATA, a certificate for another host (name and IP), an untrusted
 # CA, dot-stuffing (CRLF, bare LF, no final newline), an 8-bit body, 50 recipients, SIZE
 # exceeded locally, SMTPUTF8 needed but not offered, connection refused, a server that never
@@ -257,6 +258,19 @@ t_no_rcpt_accepted_then_next() {
 	[[ $(mi_smtp_count) == 1 ]] || mi_fail "upstream has $(mi_smtp_count) messages, want 1"
 }
 
+t_idle_timeout() {
+	# SES closes idle sessions with 451: the next message must not read that as its reply
+	mi_start_fake_smtp "{\"users\": $USERS, \"idle_timeout\": 1}"
+	send_tls run --to rcpt@example.com --body "$MI_TMP/body.txt" --count 2 --pause-ms 1800
+	mi_assert_rc 1
+	mi_assert_grep run.out '^final=250 class=OK'
+	mi_assert_grep run.out '^error: class=TEMPFAIL code=451 text=451 Timeout waiting for data from client$'
+	mi_assert_grep run.out '^rcpt=rcpt@example\.com class=TEMPFAIL code=451 text=451 Timeout'
+	mi_assert_grep run.err 'send: Transport endpoint is not connected'
+	[[ $(log_count '"stage":"mail"') == 1 ]] || mi_fail "MAIL sent on the closed connection"
+	[[ $(mi_smtp_count) == 1 ]] || mi_fail "upstream has $(mi_smtp_count) messages, want 1"
+}
+
 t_drop_mid_data() {
 	"$MI_PYTHON" -c '
 import sys
@@ -443,6 +457,7 @@ mi_scenario auth_535 t_auth_535
 mi_scenario auth_454 t_auth_454
 mi_scenario rcpt_550_one_of_two t_rcpt_550_one_of_two
 mi_scenario no_rcpt_accepted_then_next t_no_rcpt_accepted_then_next
+mi_scenario idle_timeout t_idle_timeout
 mi_scenario drop_mid_data t_drop_mid_data
 mi_scenario wrong_host_cert t_wrong_host_cert
 mi_scenario untrusted_ca t_untrusted_ca

@@ -3,8 +3,9 @@
  * smtp_send_tool - test-only driver of relay/smtp_client.c (tests/integration/test_smtp_client.sh):
  *   smtp_send_tool --host H --port P --tls starttls|smtps|none [--ca FILE]
  *                  [--user U --pass-env VAR] --from A --to B [--to C...] --body FILE
- *                  [--count N] [--timeout-ms N] [--helo NAME] [--smtputf8]
- * connects once and sends the body N times over that connection. Prints
+ *                  [--count N] [--pause-ms N] [--timeout-ms N] [--helo NAME] [--smtputf8]
+ * connects once and sends the body N times over that connection (waiting --pause-ms between
+ * two messages, to let a server's idle timeout strike). Prints
  *   connected peer=HOST[IP]:PORT max_size=N
  *   message=I
  *   rcpt=ADDR class=OK code=250 text=250 Ok          (one per recipient)
@@ -24,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "parse.h"
 #include "smtp_client.h"
 
@@ -48,7 +50,8 @@ static int usage(void)
 {
         fprintf(stderr, "usage: smtp_send_tool --host H --port P --tls starttls|smtps|none "
                         "[--ca FILE] [--user U --pass-env VAR] --from A --to B [--to C...] "
-                        "--body FILE [--count N] [--timeout-ms N] [--helo NAME] [--smtputf8]\n");
+                        "--body FILE [--count N] [--pause-ms N] [--timeout-ms N] [--helo NAME] "
+                        "[--smtputf8]\n");
         return 2;
 }
 
@@ -89,7 +92,7 @@ int main(int argc, char **argv)
         struct smtp_client_error err;
         struct smtp_client *c = NULL;
         const char *body = NULL, *pass_env = NULL;
-        uint64_t count = 1, timeout_ms = 0, port = 0;
+        uint64_t count = 1, timeout_ms = 0, port = 0, pause_ms = 0;
         size_t n_rcpt = 0;
         struct stat st;
         int fd, r, rc = 0;
@@ -137,6 +140,9 @@ int main(int argc, char **argv)
                         body = val;
                 else if (strcmp(opt, "--count") == 0) {
                         if (parse_uint64(val, &count) < 0 || count == 0)
+                                return usage();
+                } else if (strcmp(opt, "--pause-ms") == 0) {
+                        if (parse_uint64(val, &pause_ms) < 0)
                                 return usage();
                 } else if (strcmp(opt, "--timeout-ms") == 0) {
                         if (parse_uint64(val, &timeout_ms) < 0 || timeout_ms == 0)
@@ -186,6 +192,10 @@ int main(int argc, char **argv)
         for (uint64_t k = 1; k <= count; k++) {
                 char text[SMTP_REPLY_TEXT_MAX + 8];
 
+                if (k > 1 && pause_ms > 0) {
+                        (void)fflush(stdout);
+                        sleep_ms(pause_ms);
+                }
                 printf("message=%llu\n", (unsigned long long)k);
                 r = smtp_client_send(c, &m, rcpt, &final, &err);
                 for (size_t i = 0; i < n_rcpt; i++)

@@ -26,7 +26,7 @@
 
 static int usage(void)
 {
-        fprintf(stderr, "usage: spool_tool DIR create|state ID|show-state ID [options]\n");
+        (void)fprintf(stderr, "usage: spool_tool DIR create|state ID|show-state ID [options]\n");
         return 2;
 }
 
@@ -38,7 +38,7 @@ static long long number(const char *s)
         errno = 0;
         v = strtoll(s, &end, 10);
         if (errno != 0 || end == s || *end != '\0' || v < 0) {
-                fprintf(stderr, "spool_tool: not a number: '%s'\n", s);
+                (void)fprintf(stderr, "spool_tool: not a number: '%s'\n", s);
                 exit(2);
         }
         return v;
@@ -69,7 +69,7 @@ static int create(struct spool *s, int argc, char **argv)
 
         if (!rcpts)
                 return 1;
-        snprintf(env.client, sizeof env.client, "localhost[127.0.0.1]");
+        (void)snprintf(env.client, sizeof env.client, "localhost[127.0.0.1]");
         optind = 1;
         while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
                 switch (c) {
@@ -92,7 +92,7 @@ static int create(struct spool *s, int argc, char **argv)
                         loaded = NULL;
                         r = read_file_bounded(optarg, TOOL_BODY_MAX, &loaded, &body_len);
                         if (r < 0) {
-                                fprintf(stderr, "spool_tool: %s: %s\n", optarg, strerror(-r));
+                                (void)fprintf(stderr, "spool_tool: %s: %s\n", optarg, strerror(-r));
                                 free(rcpts);
                                 return 1;
                         }
@@ -102,7 +102,7 @@ static int create(struct spool *s, int argc, char **argv)
                         env.arrival = (time_t)number(optarg);
                         break;
                 case 'c':
-                        snprintf(env.client, sizeof env.client, "%s", optarg);
+                        (void)snprintf(env.client, sizeof env.client, "%s", optarg);
                         break;
                 case '8':
                         env.body_8bit = true;
@@ -138,7 +138,7 @@ static int create(struct spool *s, int argc, char **argv)
         free(rcpts);
         free(loaded);
         if (r < 0) {
-                fprintf(stderr, "spool_tool: cannot queue a message: %s\n", strerror(-r));
+                (void)fprintf(stderr, "spool_tool: cannot queue a message: %s\n", strerror(-r));
                 return 1;
         }
         return 0;
@@ -162,12 +162,12 @@ static int set_state(struct spool *s, const char *id, int argc, char **argv)
 
         r = spool_read(s, id, &env, NULL, NULL);
         if (r < 0) {
-                fprintf(stderr, "spool_tool: %s: %s\n", id, strerror(-r));
+                (void)fprintf(stderr, "spool_tool: %s: %s\n", id, strerror(-r));
                 return 1;
         }
         r = spool_state_load(s, id, env.n_recipients, &st);
         if (r < 0) {
-                fprintf(stderr, "spool_tool: state of %s: %s\n", id, strerror(-r));
+                (void)fprintf(stderr, "spool_tool: state of %s: %s\n", id, strerror(-r));
                 spool_envelope_done(&env);
                 return 1;
         }
@@ -184,7 +184,7 @@ static int set_state(struct spool *s, const char *id, int argc, char **argv)
                         st.last_attempt = (time_t)number(optarg);
                         break;
                 case 'r':
-                        snprintf(st.last_reply, sizeof st.last_reply, "%s", optarg);
+                        (void)snprintf(st.last_reply, sizeof st.last_reply, "%s", optarg);
                         break;
                 case 'h':
                         st.hold = true;
@@ -204,7 +204,8 @@ static int set_state(struct spool *s, const char *id, int argc, char **argv)
         spool_state_done(&st);
         spool_envelope_done(&env);
         if (r < 0) {
-                fprintf(stderr, "spool_tool: cannot save the state of %s: %s\n", id, strerror(-r));
+                (void)fprintf(stderr, "spool_tool: cannot save the state of %s: %s\n", id,
+                              strerror(-r));
                 return 1;
         }
         return 0;
@@ -216,7 +217,7 @@ static int show_state(struct spool *s, const char *id)
         int r = spool_state_load(s, id, 0, &st);
 
         if (r < 0) {
-                fprintf(stderr, "spool_tool: state of %s: %s\n", id, strerror(-r));
+                (void)fprintf(stderr, "spool_tool: state of %s: %s\n", id, strerror(-r));
                 return 1;
         }
         printf("attempts=%u next_attempt=%lld last_attempt=%lld hold=%d last_reply=%s\n",
@@ -235,7 +236,7 @@ int main(int argc, char **argv)
                 return usage();
         r = spool_open(argv[1], &s);
         if (r < 0) {
-                fprintf(stderr, "spool_tool: cannot open %s: %s\n", argv[1], strerror(-r));
+                (void)fprintf(stderr, "spool_tool: cannot open %s: %s\n", argv[1], strerror(-r));
                 return 1;
         }
         if (strcmp(argv[2], "create") == 0)

@@ -58,7 +58,7 @@ static struct spool *open_fresh(const char *name)
         struct spool *s = NULL;
         char dir[256];
 
-        snprintf(dir, sizeof dir, "%s/%s", tmpdir, name);
+        (void)snprintf(dir, sizeof dir, "%s/%s", tmpdir, name);
         assert_int_equal(spool_open(dir, &s), 0);
         return s;
 }
@@ -104,7 +104,7 @@ static size_t count_entries(struct spool *s, const char *sub)
         size_t n = 0;
         DIR *d;
 
-        snprintf(dir, sizeof dir, "%s/%s", spool_dir(s), sub);
+        (void)snprintf(dir, sizeof dir, "%s/%s", spool_dir(s), sub);
         d = opendir(dir);
         assert_non_null(d);
         while ((de = readdir(d)))
@@ -136,7 +136,7 @@ static void queue_one(struct spool *s, const struct spool_envelope *env, const v
         assert_int_equal(spool_writer_finish(w), 0);
         assert_int_equal(spool_commit(s, &w, 1, &result), 0);
         assert_int_equal(result, 0);
-        snprintf(id, SPOOL_QUEUE_ID_MAX + 1, "%s", spool_writer_id(w));
+        (void)snprintf(id, SPOOL_QUEUE_ID_MAX + 1, "%s", spool_writer_id(w));
         spool_writer_free(w);
 }
 
@@ -203,7 +203,7 @@ static void test_roundtrip(void **state)
         }
         assert_int_equal(spool_writer_size(w), body_len);
         assert_int_equal(spool_writer_finish(w), 0);
-        snprintf(id, sizeof id, "%s", spool_writer_id(w));
+        (void)snprintf(id, sizeof id, "%s", spool_writer_id(w));
         assert_true(exists(s, "incoming", id));
         assert_false(exists(s, "queue", id));
         assert_int_equal(spool_commit(s, &w, 1, &result), 0);
@@ -247,13 +247,13 @@ static void test_roundtrip(void **state)
         free(path);
         mem = open_memstream(&want, &want_len);
         assert_non_null(mem);
-        fprintf(mem,
-                "MAILINIT-QUEUE 1\nid %s\narrival 1700000000\nclient localhost[127.0.0.1]\n"
-                "flags 8bit\nsender \n",
-                id);
+        (void)fprintf(mem,
+                      "MAILINIT-QUEUE 1\nid %s\narrival 1700000000\nclient localhost[127.0.0.1]\n"
+                      "flags 8bit\nsender \n",
+                      id);
         for (size_t i = 0; i < SPOOL_RECIPIENTS_MAX; i++)
-                fprintf(mem, "rcpt %s\n", rcpts[i]);
-        fprintf(mem, "body %020zu\n", body_len);
+                (void)fprintf(mem, "rcpt %s\n", rcpts[i]);
+        (void)fprintf(mem, "body %020zu\n", body_len);
         fclose(mem);
         assert_int_equal(offset, want_len);
         assert_memory_equal(file, want, want_len);
@@ -356,7 +356,7 @@ static void test_bad_envelope(void **state)
         env.n_recipients = SPOOL_RECIPIENTS_MAX + 1;
         assert_int_equal(spool_writer_new(s, &env, 0, &w), -EINVAL);
         env = small_env;
-        snprintf(env.client, sizeof env.client, "host\nrcpt evil@example.com");
+        (void)snprintf(env.client, sizeof env.client, "host\nrcpt evil@example.com");
         assert_int_equal(spool_writer_new(s, &env, 0, &w), -EINVAL);
         assert_null(w);
         assert_int_equal(count_entries(s, "incoming"), 0);
@@ -458,7 +458,7 @@ static void test_uncommitted_removed(void **state)
         assert_int_equal(count_entries(s, "incoming"), 0);
 
         assert_int_equal(spool_writer_new(s, &small_env, 0, &w), 0);
-        snprintf(id, sizeof id, "%s", spool_writer_id(w));
+        (void)snprintf(id, sizeof id, "%s", spool_writer_id(w));
         assert_int_equal(spool_writer_finish(w), 0);
         assert_true(exists(s, "incoming", id));
         spool_writer_free(w);
@@ -485,7 +485,7 @@ static void test_leftovers_removed_on_open(void **state)
         spool_state_done(&st);
         /* a receiver still writing, in this process */
         assert_int_equal(spool_writer_new(s, &small_env, 0, &live), 0);
-        snprintf(live_id, sizeof live_id, "%s", spool_writer_id(live));
+        (void)snprintf(live_id, sizeof live_id, "%s", spool_writer_id(live));
         /* left-overs of a crash */
         p = path_of(s, "incoming", "0000000000AA");
         write_whole(p, "MAILINIT-QUEUE 1\nid 0000000000AA\n", 33);
@@ -521,14 +521,14 @@ static char *build_queue_file(const char *id, size_t n, const char *body, size_t
         FILE *mem = open_memstream(&data, &len);
 
         assert_non_null(mem);
-        fprintf(mem,
-                "MAILINIT-QUEUE 1\nid %s\narrival 1700000000\nclient localhost[127.0.0.1]\n"
-                "flags\nsender app@example.com\n",
-                id);
+        (void)fprintf(mem,
+                      "MAILINIT-QUEUE 1\nid %s\narrival 1700000000\nclient localhost[127.0.0.1]\n"
+                      "flags\nsender app@example.com\n",
+                      id);
         for (size_t i = 0; i < n; i++)
-                fprintf(mem, "rcpt r%zu@example.com\n", i);
-        fprintf(mem, "body %020zu\n%s\nEND %zu %08lx\n", body_len, body, body_len,
-                crc32(0L, (const Bytef *)body, (uInt)body_len));
+                (void)fprintf(mem, "rcpt r%zu@example.com\n", i);
+        (void)fprintf(mem, "body %020zu\n%s\nEND %zu %08lx\n", body_len, body, body_len,
+                      crc32(0L, (const Bytef *)body, (uInt)body_len));
         fclose(mem);
         *ret_len = len;
         return data;
@@ -753,7 +753,8 @@ static void test_state_roundtrip(void **state)
                 .rcpt_done = done,
                 .n_rcpt = 2,
         };
-        snprintf(st.last_reply, sizeof st.last_reply, "451 4.3.0 Try again\r\nlater \xc3\xa9");
+        (void)snprintf(st.last_reply, sizeof st.last_reply,
+                       "451 4.3.0 Try again\r\nlater \xc3\xa9");
         assert_int_equal(spool_state_save(s, id, &st), 0);
         assert_int_equal(spool_state_load(s, id, 2, &got), 0);
         assert_int_equal(got.attempts, 3);
