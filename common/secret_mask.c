@@ -13,8 +13,8 @@
 #include "secret_mask.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>

@@ -261,7 +261,7 @@ t_no_rcpt_accepted_then_next() {
 t_idle_timeout() {
 	# SES closes idle sessions with 451: the next message must not read that as its reply
 	mi_start_fake_smtp "{\"users\": $USERS, \"idle_timeout\": 1}"
-	send_tls run --to rcpt@example.com --body "$MI_TMP/body.txt" --count 2 --pause-ms 1800
+	send_tls run --to rcpt@example.com --body "$MI_TMP/body.txt" --count 2 --pause-ms 2500
 	mi_assert_rc 1
 	mi_assert_grep run.out '^final=250 class=OK'
 	mi_assert_grep run.out '^error: class=TEMPFAIL code=451 text=451 Timeout waiting for data from client$'
