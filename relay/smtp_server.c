@@ -422,11 +422,24 @@ static void data_write(struct session *s, const char *data, size_t len)
                                 r = spool_writer_write(s->writer, data, len);
                         goto check;
                 }
-                end = headers_end(s->headers.data, s->headers.len);
-                if (end == s->headers.len && !(end >= 2 && s->headers.data[end - 1] == '\n' &&
-                                               (s->headers.data[end - 2] == '\n' ||
-                                                (end >= 3 && s->headers.data[end - 3] == '\n'))))
-                        return; /* not complete yet */
+                /* Look only at complete lines: a chunk may end in the middle of a header
+                 * ("...\r\nSubj"), which would look like the start of the body. The header
+                 * section ends at the empty line or at the first complete line that is not a
+                 * header; while every complete line is a header, wait for more. */
+                {
+                        const char *last_nl = memrchr(s->headers.data, '\n', s->headers.len);
+                        size_t complete = last_nl ? (size_t)(last_nl - s->headers.data) + 1 : 0;
+
+                        if (complete == 0)
+                                return;
+                        end = headers_end(s->headers.data, complete);
+                        if (end == complete && !(end >= 2 && s->headers.data[end - 2] == '\n') &&
+                            !(end >= 3 && s->headers.data[end - 2] == '\r' &&
+                              s->headers.data[end - 3] == '\n') &&
+                            !(end <= 2 &&
+                              (s->headers.data[0] == '\n' || s->headers.data[0] == '\r')))
+                                return; /* every complete line is a header: not finished yet */
+                }
                 r = 0;
                 {
                         struct buf rewritten;

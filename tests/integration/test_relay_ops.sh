@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The relay as an operator runs it: Postfix's smtp-source as a load of several sessions into
+# it and Postfix's smtp-sink behind it (relay_tls = none towards a loopback sink), systemd
+# socket activation (systemd-socket-activate passes the listening socket), SIGHUP re-reading
+# the credentials, `mailinit queue` on a live queue with flush (SIGUSR1), and the readiness
+# and status messages it sends to systemd (NOTIFY_SOCKET).
+# shellcheck disable=SC2317,SC2031 # scenario functions run through mi_scenario, in subshells
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_smtp.sh"
+. "$(dirname "$0")/lib_relay.sh"
+mi_init
+mi_require_fake_smtp
+mi_require smtp-source smtp-sink
+
+# start_sink - Postfix's smtp-sink on a free loopback port, counting what it receives
+start_sink() {
+	SINK_PORT=$(mi_free_port)
+	mkdir -p sink
+	# smtp-sink writes its dumps as "nobody": let it reach the directory
+	chmod 711 "$MI_TMP"
+	chmod 755 "$MI_DIR"
+	chmod 777 sink
+	smtp-sink -u nobody -c -d "$MI_DIR/sink/%M." "127.0.0.1:$SINK_PORT" 256 >sink.out 2>&1 &
+	MI_PIDS+=("$!")
+	echo "$!" >>"$MI_TMP/.pids"
+	for ((i = 0; i < 100; i++)); do
+		"$MI_PYTHON" -c "import socket,sys; socket.create_connection(('127.0.0.1', $SINK_PORT), 1)" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	mi_fail "smtp-sink did not start"
+}
+
+sink_count() {
+	find "$MI_DIR/sink" -type f | wc -l
+}
+
+t_smtp_source_into_relay_into_sink() {
+	start_sink
+	MI_SMTP_PORT=$SINK_PORT
+	mi_relay_setup 'relay_tls = none'
+	mi_start_relay
+	# 200 messages of 4 KB over 10 sessions
+	mi_run src smtp-source -s 10 -m 200 -l 4096 -f load@example.com -t sink@example.net "127.0.0.1:$MI_RELAY_PORT"
+	mi_assert_rc 0
+	for ((i = 0; i < 300; i++)); do
+		(($(sink_count) >= 200)) && break
+		sleep 0.1
+	done
+	(($(sink_count) >= 200)) || mi_fail "the sink got $(sink_count) messages, want 200"
+	mi_relay_wait_log 'status=sent' 200 30
+}
+
+t_socket_activation() {
+	mi_start_fake_smtp '{"require_tls": false}' --no-tls
+	mi_relay_setup 'relay_tls = none'
+	# the address in `listen` is ignored: systemd's socket is used
+	local port
+	port=$(mi_free_port)
+	systemd-socket-activate -l "127.0.0.1:$port" "$MAILINIT" relay --root "$MI_RELAY_ROOT" >relay.log 2>&1 &
+	MI_RELAY_PID=$!
+	MI_PIDS+=("$MI_RELAY_PID")
+	echo "$MI_RELAY_PID" >>"$MI_TMP/.pids"
+	MI_RELAY_LOG=$MI_DIR/relay.log
+	# the first connection starts the relay (systemd-socket-activate execs it then)
+	mi_run s1 swaks --server "127.0.0.1:$port" --from a@example.com --to b@example.net --timeout 20
+	mi_assert_rc 0
+	mi_assert_grep "$MI_RELAY_LOG" 'Listening on 1 socket\(s\) from systemd'
+	mi_smtp_wait_count 1 20
+}
+
+t_sighup_rereads_credentials() {
+	mi_start_fake_smtp '{"users": {"AKIAHUP": "new-password-after-rotation"}}'
+	mi_relay_setup 'maximal_backoff_time = 600s
+minimal_backoff_time = 600s'
+	mi_relay_credentials AKIAHUP 'old-password'
+	mi_start_relay
+	mi_run s1 swaks --server "127.0.0.1:$MI_RELAY_PORT" --from a@example.com --to b@example.net
+	mi_assert_rc 0
+	mi_relay_wait_log 'status=deferred' 1 20
+	# rotated credentials, then SIGHUP and a flush: delivered without a restart
+	mi_relay_credentials AKIAHUP 'new-password-after-rotation'
+	kill -HUP "$MI_RELAY_PID"
+	mi_relay_wait_log 'Configuration and credentials read again' 1 20
+	mi_run fl "$MAILINIT" queue --root "$MI_RELAY_ROOT" flush
+	mi_assert_rc 0
+	mi_smtp_wait_count 1 30
+	kill -0 "$MI_RELAY_PID" || mi_fail "the relay died"
+}
+
+t_queue_on_a_live_relay() {
+	# an upstream that defers everything: the messages stay queued
+	mi_start_fake_smtp '{"require_tls": false, "faults": [{"stage": "mail", "reply": "451 4.3.0 try later"}]}' --no-tls
+	mi_relay_setup 'relay_tls = none
+minimal_backoff_time = 600s
+maximal_backoff_time = 600s'
+	mi_start_relay
+	for n in 1 2 3; do
+		mi_run s$n swaks --server "127.0.0.1:$MI_RELAY_PORT" --from "q$n@example.com" --to r@example.net
+		mi_assert_rc 0
+	done
+	mi_relay_wait_log 'status=deferred \(451 4.3.0 try later\)' 3 20
+	mi_run q "$MAILINIT" queue --root "$MI_RELAY_ROOT" --json
+	mi_assert_rc 0
+	"$MI_PYTHON" - q.out <<-'EOF' || mi_fail "queue --json: $(cat q.out)"
+		import json, sys
+		q = json.load(open(sys.argv[1]))
+		assert len(q) == 3, q
+		for m in q:
+		    assert m["status"] == "deferred" and m["attempts"] >= 1, m
+		    assert "451 4.3.0 try later" in m["last_reply"], m
+		    assert m["recipients"] == ["r@example.net"], m
+	EOF
+	mi_run l "$MAILINIT" queue --root "$MI_RELAY_ROOT"
+	mi_assert_grep l.out '^-- [0-9]+ Kbytes in 3 Requests\.'
+}
+
+t_notify_ready_and_status() {
+	mi_start_fake_smtp '{"require_tls": false}' --no-tls
+	mi_relay_setup 'relay_tls = none'
+	# a datagram socket standing in for systemd's notification socket
+	"$MI_PYTHON" - "$MI_DIR/notify.sock" >notify.log 2>&1 <<-'EOF' &
+		import socket, sys
+		s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+		s.bind(sys.argv[1])
+		s.settimeout(30)
+		while True:
+		    data = s.recv(4096).decode()
+		    print(data.replace("\n", " | "), flush=True)
+	EOF
+	MI_PIDS+=("$!")
+	echo "$!" >>"$MI_TMP/.pids"
+	for ((i = 0; i < 50; i++)); do [[ -S $MI_DIR/notify.sock ]] && break; sleep 0.1; done
+	NOTIFY_SOCKET=$MI_DIR/notify.sock mi_start_relay
+	for ((i = 0; i < 100; i++)); do grep -q 'READY=1' notify.log && break; sleep 0.1; done
+	mi_assert_grep notify.log 'READY=1'
+	mi_assert_grep notify.log 'STATUS=[0-9]+ message\(s\) queued, [0-9]+ deferred'
+	mi_stop_relay TERM
+	mi_assert_grep notify.log 'STOPPING=1'
+}
+
+t_big_header_section() {
+	mi_start_fake_smtp '{"require_tls": false}' --no-tls
+	mi_relay_setup 'relay_tls = none'
+	mi_start_relay
+	# 300 headers (about 30 KB: several reads), the Subject last, then the body
+	"$MI_PYTHON" - "$MI_RELAY_PORT" <<-'EOF'
+		import smtplib, sys
+		headers = "".join("X-Filler-%03d: %s\r\n" % (i, "f" * 90) for i in range(300))
+		msg = headers + "Subject: after many headers\r\n\r\nBODYMARK\r\n"
+		s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=30)
+		s.sendmail("h@example.com", ["r@example.net"], msg)
+		s.quit()
+	EOF
+	mi_smtp_wait_count 1 20
+	"$MI_PYTHON" - "$MI_SMTP_MAILDIR/0001.eml" <<-'EOF' || mi_fail "the header section was split"
+		import email, sys
+		m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+		assert m["Subject"] == "after many headers", m["Subject"]
+		assert m["X-Filler-299"] and m["Message-ID"] and m["Received"], dict(m)
+		assert m.get_payload().strip() == "BODYMARK", m.get_payload()[:200]
+	EOF
+}
+
+mi_scenario big-header-section t_big_header_section
+mi_scenario smtp-source-into-relay-into-sink t_smtp_source_into_relay_into_sink
+mi_scenario socket-activation t_socket_activation
+mi_scenario sighup-rereads-credentials t_sighup_rereads_credentials
+mi_scenario queue-on-a-live-relay t_queue_on_a_live_relay
+mi_scenario notify-ready-and-status t_notify_ready_and_status
+mi_finish
