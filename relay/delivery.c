@@ -590,6 +590,15 @@ static void deliver(struct agent *a, const struct due_entry *entry)
                 r = connect_agent(a, &err);
                 if (r >= 0) {
                         r = smtp_client_send(a->client, &m, results, &final, &err);
+                        if (r == -ENOTCONN) {
+                                /* The kept connection had gone (SES closes idle ones) and
+                                 * nothing was sent: one new connection, same message. */
+                                a->client = smtp_client_quit(a->client);
+                                err = (struct smtp_client_error){0};
+                                r = connect_agent(a, &err);
+                                if (r >= 0)
+                                        r = smtp_client_send(a->client, &m, results, &final, &err);
+                        }
                         a->last_used = time(NULL);
                         a->sent_on_connection++;
                 }

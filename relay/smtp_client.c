@@ -14,6 +14,11 @@
  * waits in poll() with its own deadline (connect_timeout per address, command_timeout per
  * reply and per write), so no call can hang on a silent server.
  *
+ * Reuse: before each message, a server that spoke or hung up while the connection was idle
+ * (SES closes it after about 10 s with 451) makes smtp_client_send() fail with -ENOTCONN and
+ * nothing sent; a transaction left open (no recipient accepted, DATA refused) is reset with
+ * RSET before the next MAIL, whether or not the caller called smtp_client_rset().
+ *
  * FAILURES: protocol outcomes are data (smtp_rcpt_result, *final, err->cls with the server's
  * reply); a broken connection (I/O error, timeout, 421, a reply we cannot parse) is -errno
  * with err and leaves the client usable only for smtp_client_quit(). Texts name the peer and
@@ -647,6 +652,12 @@ int smtp_client_connect(const struct smtp_client_options *o, struct smtp_client 
                 return -EINVAL;
         }
         helo = o->helo && o->helo[0] ? o->helo : "localhost";
+        for (const char *p = helo; *p; p++)
+                if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+                        set_error(err, DELIVERY_TEMPFAIL, 0,
+                                  "bad HELO name: white space or control characters");
+                        return -EINVAL;
+                }
 
         c = calloc(1, sizeof(*c));
         if (!c) {
