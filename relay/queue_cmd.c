@@ -122,7 +122,7 @@ static void print_usage(FILE *out, const char *name)
 }
 
 /* parse_options - 0, or an exit code + 256 when the command is over (help, usage error).
- * As mailq, other options (sendmail's -v, -Ac, -q...) are accepted and ignored. */
+ * As mailq, other options (sendmail's -v, -Ac, -q...) are accepted and ignored, -h too. */
 static int parse_options(int argc, char **argv, bool as_mailq, struct queue_options *o)
 {
         static const struct option long_options[] = {
@@ -138,7 +138,7 @@ static int parse_options(int argc, char **argv, bool as_mailq, struct queue_opti
         o->action = ACTION_LIST;
         optind = 1;
         opterr = as_mailq ? 0 : 1;
-        while ((c = getopt_long(argc, argv, "+h", long_options, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, as_mailq ? "" : "h", long_options, NULL)) != -1) {
                 switch (c) {
                 case 'r':
                         o->root = optarg;

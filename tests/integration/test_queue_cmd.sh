@@ -125,6 +125,10 @@ assert by[h]["status"] == "hold" and by[h]["recipients"] == ["h1@example.com", "
 assert by[h]["last_reply"] is None
 assert by[c]["status"] == "corrupt" and by[c]["sender"] is None and by[c]["size"] == 17
 EOF
+	# options may follow the command
+	mi_run after "$MAILINIT" queue list --root "$MI_DIR/root" --json
+	mi_assert_rc 0
+	cmp run.out after.out || mi_fail "'list --json' differs from '--json list'"
 }
 
 t_show() {
@@ -256,7 +260,7 @@ t_mailq() {
 	mi_assert_rc 0
 	cmp queue.out mailq.out || mi_fail "mailq and 'mailinit queue list' differ"
 	# sendmail's mailq options are accepted and ignored
-	MAILINIT_ROOT=$MI_DIR/root mi_run mailq_v ./mailq -v -Ac
+	MAILINIT_ROOT=$MI_DIR/root mi_run mailq_v ./mailq -v -Ac -h
 	mi_assert_rc 0
 	cmp queue.out mailq_v.out || mi_fail "mailq -v -Ac differs"
 	MAILINIT_ROOT=$MI_DIR/root mi_run mailq_json ./mailq --json

@@ -22,7 +22,7 @@
 #include "fileio.h"
 #include "spool.h"
 
-#define TOOL_BODY_MAX (64 * 1024 * 1024)
+#define TOOL_BODY_MAX ((size_t)64 * 1024 * 1024)
 
 static int usage(void)
 {

@@ -3,8 +3,9 @@
  * test_spool - the relay's queue on disk: what is written reads back the same (binary body,
  * flags, null sender, 1000 recipients), the format matches files built here by hand with
  * zlib's crc32 (data made without the code under test), size limits, group commits, clean-up
- * of incoming/, every kind of damaged queue and state file refused with -EBADMSG, quarantine,
- * and four threads writing, committing, listing and removing at once.
+ * of incoming/ that spares receivers alive in this or another process, every kind of damaged
+ * queue and state file refused with -EBADMSG, quarantine, and four threads writing,
+ * committing, listing and removing at once.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <ftw.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,12 +21,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <zlib.h>
 
 #include "spool.h"
+
+#define BIG_SIZE  ((size_t)64 * 1024)
+#define HUGE_SIZE ((size_t)2 * 1024 * 1024)
 
 static char tmpdir[] = "/tmp/test_spool.XXXXXX";
 
@@ -254,7 +260,7 @@ static void test_roundtrip(void **state)
         for (size_t i = 0; i < SPOOL_RECIPIENTS_MAX; i++)
                 (void)fprintf(mem, "rcpt %s\n", rcpts[i]);
         (void)fprintf(mem, "body %020zu\n", body_len);
-        fclose(mem);
+        assert_int_equal(fclose(mem), 0);
         assert_int_equal(offset, want_len);
         assert_memory_equal(file, want, want_len);
         free(want);
@@ -513,6 +519,45 @@ static void test_leftovers_removed_on_open(void **state)
         spool_close(s);
 }
 
+/* A receiver in another process: its file stays while it lives, and goes once it is killed. */
+static void test_leftover_of_killed_process(void **state)
+{
+        struct spool *s = open_fresh("killed"), *again = NULL;
+        char id[SPOOL_QUEUE_ID_MAX + 1] = "";
+        int pipefd[2], status;
+        pid_t child;
+
+        (void)state;
+        assert_int_equal(pipe(pipefd), 0);
+        child = fork();
+        assert_true(child >= 0);
+        if (child == 0) {
+                struct spool_writer *w = NULL;
+
+                close(pipefd[0]);
+                if (spool_writer_new(s, &small_env, 0, &w) < 0 ||
+                    spool_writer_write(w, small_body, strlen(small_body)) < 0)
+                        _exit(1);
+                if (write(pipefd[1], spool_writer_id(w), strlen(spool_writer_id(w))) < 0)
+                        _exit(1);
+                for (;;)
+                        pause();
+        }
+        close(pipefd[1]);
+        assert_true(read(pipefd[0], id, SPOOL_QUEUE_ID_MAX) >= 10);
+        close(pipefd[0]);
+        assert_true(exists(s, "incoming", id));
+        assert_int_equal(spool_open(spool_dir(s), &again), 0);
+        spool_close(again);
+        assert_true(exists(s, "incoming", id));
+        assert_int_equal(kill(child, SIGKILL), 0);
+        assert_int_equal(waitpid(child, &status, 0), child);
+        assert_int_equal(spool_open(spool_dir(s), &again), 0);
+        spool_close(again);
+        assert_false(exists(s, "incoming", id));
+        spool_close(s);
+}
+
 /* build_queue_file - the documented format, by hand: n recipients, body, zlib crc32 */
 static char *build_queue_file(const char *id, size_t n, const char *body, size_t *ret_len)
 {
@@ -529,7 +574,7 @@ static char *build_queue_file(const char *id, size_t n, const char *body, size_t
                 (void)fprintf(mem, "rcpt r%zu@example.com\n", i);
         (void)fprintf(mem, "body %020zu\n%s\nEND %zu %08lx\n", body_len, body, body_len,
                       crc32(0L, (const Bytef *)body, (uInt)body_len));
-        fclose(mem);
+        assert_int_equal(fclose(mem), 0);
         *ret_len = len;
         return data;
 }
@@ -539,17 +584,19 @@ static char *replace(const char *data, size_t len, const char *from, const char 
                      size_t *ret_len)
 {
         const char *at = memmem(data, len, from, strlen(from));
-        size_t head, out_len;
-        char *out;
+        size_t head, out_len = 0;
+        char *out = NULL;
+        FILE *mem;
 
         assert_non_null(at);
         head = (size_t)(at - data);
-        out_len = len - strlen(from) + strlen(to);
-        out = malloc(out_len + 1);
-        assert_non_null(out);
-        memcpy(out, data, head);
-        memcpy(out + head, to, strlen(to));
-        memcpy(out + head + strlen(to), at + strlen(from), len - head - strlen(from));
+        mem = open_memstream(&out, &out_len);
+        assert_non_null(mem);
+        assert_int_equal(fwrite(data, 1, head, mem), head);
+        assert_int_equal(fwrite(to, 1, strlen(to), mem), strlen(to));
+        assert_int_equal(fwrite(at + strlen(from), 1, len - head - strlen(from), mem),
+                         len - head - strlen(from));
+        assert_int_equal(fclose(mem), 0);
         *ret_len = out_len;
         return out;
 }
@@ -656,8 +703,8 @@ static void test_malformed(void **state)
         /* foreign files */
         assert_int_equal(read_as(s, id, "", 0), -EBADMSG);
         assert_int_equal(read_as(s, id, foreign, strlen(foreign)), -EBADMSG);
-        bad = calloc(1, 2 * 1024 * 1024);
-        assert_int_equal(read_as(s, id, bad, 2 * 1024 * 1024), -EBADMSG);
+        bad = calloc(1, HUGE_SIZE);
+        assert_int_equal(read_as(s, id, bad, HUGE_SIZE), -EBADMSG);
         free(bad);
         p = path_of(s, "queue", id);
         assert_int_equal(unlink(p), 0);
@@ -851,16 +898,16 @@ static void test_state_hostile(void **state)
                 assert_int_equal(spool_state_load(s, id, 2, &st), -EBADMSG);
         }
         /* a reply of SPOOL_REPLY_MAX characters cannot come from spool_state_save */
-        big = malloc(64 * 1024);
+        big = malloc(BIG_SIZE);
         memset(big, 'r', SPOOL_REPLY_MAX);
         big[SPOOL_REPLY_MAX] = '\0';
         bad = replace(good, strlen(good), "451 x", big, &bad_len);
         write_whole(p, bad, bad_len);
         assert_int_equal(spool_state_load(s, id, 2, &st), -EBADMSG);
         free(bad);
-        memset(big, 'r', 64 * 1024);
+        memset(big, 'r', BIG_SIZE);
         /* oversized and binary files */
-        write_whole(p, big, 64 * 1024);
+        write_whole(p, big, BIG_SIZE);
         assert_int_equal(spool_state_load(s, id, 2, &st), -EBADMSG);
         memcpy(big, good, strlen(good));
         big[10] = '\0';
@@ -1081,6 +1128,7 @@ int main(void)
                 cmocka_unit_test(test_commit_many),
                 cmocka_unit_test(test_uncommitted_removed),
                 cmocka_unit_test(test_leftovers_removed_on_open),
+                cmocka_unit_test(test_leftover_of_killed_process),
                 cmocka_unit_test(test_malformed),
                 cmocka_unit_test(test_list),
                 cmocka_unit_test(test_state_roundtrip),
