@@ -12,12 +12,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "backoff.h"
 
 int read_file_bounded(const char *path, size_t max, char **ret_data, size_t *ret_len)
 {
@@ -93,7 +97,29 @@ out:
         return r;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int fd_wait(int fd, short events, uint64_t deadline_usec)
+{
+        for (;;) {
+                uint64_t now = now_monotonic_usec();
+                struct pollfd p = {.fd = fd, .events = events};
+                uint64_t ms;
+                int n;
+
+                if (now >= deadline_usec)
+                        return -ETIMEDOUT;
+                ms = (deadline_usec - now + 999) / 1000;
+                n = poll(&p, 1, ms > INT_MAX ? INT_MAX : (int)ms);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n > 0)
+                        return 0;
+        }
+}
+
+int fd_write_all(int fd, const void *data, size_t len)
 {
         const char *p = data;
 
@@ -190,7 +216,7 @@ int file_batch_stage(struct file_batch *b, const char *final_path, const void *d
         /* The final mode before the first byte: a secret is never briefly readable. */
         r = fchmod(fd, mode) < 0 ? -errno : 0;
         if (r >= 0)
-                r = write_all(fd, data, len);
+                r = fd_write_all(fd, data, len);
         if (r >= 0 && fsync(fd) < 0)
                 r = -errno;
         if (close(fd) < 0 && r >= 0)

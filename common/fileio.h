@@ -2,11 +2,19 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* read_file_bounded - read a whole regular file of at most max bytes into a NUL-terminated
  * buffer (caller frees). Returns 0, -EFBIG when the file is larger than max, or -errno. */
 int read_file_bounded(const char *path, size_t max, char **ret_data, size_t *ret_len);
+
+/* fd_write_all - write len bytes, retrying on EINTR and short writes. 0 or -errno. */
+int fd_write_all(int fd, const void *data, size_t len);
+
+/* fd_wait - poll fd for events until deadline_usec (CLOCK_MONOTONIC, see now_monotonic_usec):
+ * 0 when ready (or in error: the next I/O call tells which), -ETIMEDOUT, or -errno. */
+int fd_wait(int fd, short events, uint64_t deadline_usec);
 
 /* write_file_atomic - replace path with data: a temporary file in the same directory created
  * with O_EXCL and the given mode, written, fsynced, renamed over path, then the directory is

@@ -22,6 +22,7 @@
 #include "address.h"
 #include "backoff.h"
 #include "buf.h"
+#include "fileio.h"
 
 #define SMTP_LINE_MAX  1000 /* RFC 5321 4.5.3.1.5: reply line length */
 #define SMTP_REPLY_MAX 8192
@@ -35,16 +36,7 @@ struct conn {
 
 static int wait_fd(struct conn *c, short events)
 {
-        uint64_t now = now_monotonic_usec();
-        struct pollfd p = {c->fd, events, 0};
-        int n;
-
-        if (now >= c->deadline_usec)
-                return -ETIMEDOUT;
-        n = poll(&p, 1, (int)((c->deadline_usec - now) / 1000 + 1));
-        if (n < 0)
-                return errno == EINTR ? 0 : -errno;
-        return n == 0 ? -ETIMEDOUT : 0;
+        return fd_wait(c->fd, events, c->deadline_usec);
 }
 
 static int send_all(struct conn *c, const char *data, size_t len)

@@ -45,6 +45,7 @@
 #include <openssl/crypto.h>
 
 #include "backoff.h"
+#include "fileio.h"
 #include "sasl_client.h"
 #include "tls_client.h"
 
@@ -243,30 +244,6 @@ static int protocol_error(struct smtp_client *c, struct smtp_client_error *err, 
         return -EPROTO;
 }
 
-/* wait_fd - poll fd until ready or the deadline: 0 or -ETIMEDOUT (errors show in the next
- * I/O call) */
-static int wait_fd(int fd, short events, uint64_t deadline_usec)
-{
-        for (;;) {
-                uint64_t now = now_monotonic_usec();
-                struct pollfd p = {.fd = fd, .events = events};
-                uint64_t ms;
-                int n;
-
-                if (now >= deadline_usec)
-                        return -ETIMEDOUT;
-                ms = (deadline_usec - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC;
-                n = poll(&p, 1, ms > INT_MAX ? INT_MAX : (int)ms);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n > 0)
-                        return 0;
-        }
-}
-
 /* conn_recv - some bytes (> 0), 0 at EOF, or -errno */
 static ssize_t conn_recv(struct smtp_client *c, char *buf, size_t size, uint64_t deadline_usec)
 {
@@ -282,7 +259,7 @@ static ssize_t conn_recv(struct smtp_client *c, char *buf, size_t size, uint64_t
                         continue;
                 if (errno != EAGAIN)
                         return -errno;
-                r = wait_fd(c->fd, POLLIN, deadline_usec);
+                r = fd_wait(c->fd, POLLIN, deadline_usec);
                 if (r < 0)
                         return r;
         }
@@ -306,7 +283,7 @@ static int conn_send(struct smtp_client *c, const char *data, size_t len, uint64
                         continue;
                 if (errno != EAGAIN)
                         return -errno;
-                r = wait_fd(c->fd, POLLOUT, deadline_usec);
+                r = fd_wait(c->fd, POLLOUT, deadline_usec);
                 if (r < 0)
                         return r;
         }
@@ -486,7 +463,7 @@ static int tcp_connect(struct smtp_client *c, uint16_t port, struct smtp_client_
                 }
                 r = connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 ? -errno : 0;
                 if (r == -EINPROGRESS || r == -EINTR) {
-                        r = wait_fd(fd, POLLOUT, deadline_after(c->connect_timeout_ms));
+                        r = fd_wait(fd, POLLOUT, deadline_after(c->connect_timeout_ms));
                         if (r == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &soerr_len) < 0)
                                 r = -errno;
                         else if (r == 0 && soerr != 0)

@@ -43,6 +43,8 @@
 
 #include <zlib.h>
 
+#include "fileio.h"
+
 #define SPOOL_MAGIC          "MAILINIT-QUEUE 1"
 #define SPOOL_STATE_MAGIC    "MAILINIT-STATE 1"
 #define SPOOL_BUFFER_SIZE    ((size_t)64 * 1024)
@@ -193,24 +195,6 @@ static int parse_time(const char *s, size_t len, time_t *ret)
         if ((uint64_t)t != v)
                 return -EBADMSG;
         *ret = t;
-        return 0;
-}
-
-static int write_all(int fd, const void *data, size_t len)
-{
-        const unsigned char *p = data;
-
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += n;
-                len -= (size_t)n;
-        }
         return 0;
 }
 
@@ -515,7 +499,7 @@ static int writer_flush(struct spool_writer *w)
 
         if (w->buf_len == 0)
                 return 0;
-        r = write_all(w->fd, w->buf, w->buf_len);
+        r = fd_write_all(w->fd, w->buf, w->buf_len);
         if (r < 0)
                 return r;
         w->written += w->buf_len;
@@ -534,7 +518,7 @@ static int writer_put(struct spool_writer *w, const void *data, size_t len)
                         return r;
         }
         if (len >= SPOOL_BUFFER_SIZE) {
-                r = write_all(w->fd, data, len);
+                r = fd_write_all(w->fd, data, len);
                 if (r < 0)
                         return r;
                 w->written += len;
@@ -1400,7 +1384,7 @@ int spool_state_save(struct spool *s, const char *id, const struct spool_state *
         }
         r = give_to_owner(s, fd);
         if (r >= 0)
-                r = write_all(fd, text, len);
+                r = fd_write_all(fd, text, len);
         if (close(fd) < 0 && r >= 0)
                 r = -errno;
         if (r >= 0 && renameat(dfd, tmp, dfd, id) < 0)

@@ -34,6 +34,7 @@
 #include <openssl/x509v3.h>
 
 #include "backoff.h"
+#include "fileio.h"
 
 #define USEC_PER_MSEC 1000ULL
 
@@ -119,30 +120,6 @@ static void bio_method_init(void)
                 return;
         }
         bio_method = m;
-}
-
-/* wait_fd - poll fd for events until the deadline; 0 when ready (or in error: the next
- * I/O call tells which), -ETIMEDOUT */
-static int wait_fd(int fd, short events, uint64_t deadline_usec)
-{
-        for (;;) {
-                uint64_t now = now_monotonic_usec();
-                struct pollfd p = {.fd = fd, .events = events};
-                uint64_t ms;
-                int n;
-
-                if (now >= deadline_usec)
-                        return -ETIMEDOUT;
-                ms = (deadline_usec - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC;
-                n = poll(&p, 1, ms > INT_MAX ? INT_MAX : (int)ms);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n > 0)
-                        return 0;
-        }
 }
 
 /* ssl_reason - the reason text of the newest OpenSSL error, or fallback */
@@ -290,7 +267,7 @@ int tls_client_handshake(int fd, const char *host, const char *ca_file, uint64_t
                         break;
                 e = SSL_get_error(t->ssl, n);
                 if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-                        r = wait_fd(fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline_usec);
+                        r = fd_wait(fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline_usec);
                         if (r < 0) {
                                 t->failed = true;
                                 (void)snprintf(why, why_size, "handshake timed out");
@@ -339,7 +316,7 @@ ssize_t tls_client_read(struct tls_client *t, void *buf, size_t size, uint64_t d
                         return n;
                 e = SSL_get_error(t->ssl, n);
                 if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-                        int r = wait_fd(t->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+                        int r = fd_wait(t->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
                                         deadline_usec);
 
                         if (r < 0) {
@@ -381,7 +358,7 @@ int tls_client_write(struct tls_client *t, const void *data, size_t len, uint64_
                 }
                 e = SSL_get_error(t->ssl, n);
                 if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-                        int r = wait_fd(t->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+                        int r = fd_wait(t->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
                                         deadline_usec);
 
                         if (r < 0) {
