@@ -23,6 +23,7 @@
 #include "backoff.h"
 #include "buf.h"
 #include "fileio.h"
+#include "timefmt.h"
 
 #define SMTP_LINE_MAX  1000 /* RFC 5321 4.5.3.1.5: reply line length */
 #define SMTP_REPLY_MAX 8192
@@ -158,13 +159,11 @@ static int connect_to(const char *address, struct conn *c)
 /* format_message - headers and dot-stuffed CRLF body, ending with "\r\n.\r\n" */
 static int format_message(const struct confirm_message *m, struct buf *b)
 {
-        char date[64], id[128];
-        struct tm tm;
+        char date[TIMEFMT_RFC5322_MAX], id[128];
         time_t now = time(NULL);
         const char *p;
 
-        if (!gmtime_r(&now, &tm) ||
-            strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0)
+        if (timefmt_rfc5322(now, date, sizeof date, NULL, 0) < 0)
                 return -EINVAL;
         (void)snprintf(id, sizeof id, "%lld.%llx", (long long)now,
                        (unsigned long long)backoff_random());

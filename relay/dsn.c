@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "backoff.h"
+#include "timefmt.h"
 
 /* the returned header section is cut (at a line) beyond this, as Postfix limits it */
 #define DSN_HEADERS_MAX    ((size_t)64 * 1024)
@@ -33,34 +34,6 @@
 /* "mailinit." and 32 hex digits */
 #define DSN_BOUNDARY_MAX   64
 #define DSN_BOUNDARY_TRIES 8
-
-static const char *const dsn_wday[7] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-static const char *const dsn_month[12] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-
-/* dsn_date - RFC 5322 section 3.3 date-time in UTC (locale-independent), and the
- * YYYYMMDDhhmmss stamp for the Message-ID */
-static int dsn_date(time_t t, char *out, size_t size, char *stamp, size_t stamp_size)
-{
-        struct tm tm;
-        int n;
-
-        if (!gmtime_r(&t, &tm) || tm.tm_wday < 0 || tm.tm_wday > 6 || tm.tm_mon < 0 ||
-            tm.tm_mon > 11 || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900)
-                return -EOVERFLOW;
-        n = snprintf(out, size, "%s, %d %s %04d %02d:%02d:%02d +0000", dsn_wday[tm.tm_wday],
-                     tm.tm_mday, dsn_month[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec);
-        if (n < 0 || (size_t)n >= size)
-                return -EOVERFLOW;
-        if (stamp) {
-                n = snprintf(stamp, stamp_size, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900,
-                             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-                if (n < 0 || (size_t)n >= stamp_size)
-                        return -EOVERFLOW;
-        }
-        return 0;
-}
 
 /* dsn_clean - append s to b with control characters as spaces, runs of spaces collapsed
  * and no space at either end; at most DSN_FIELD_MAX bytes of s */
@@ -443,9 +416,9 @@ int dsn_build(const struct dsn_params *p, struct buf *out)
         for (size_t i = 0; i < p->n_recipients; i++)
                 if (!p->recipients[i].address)
                         return -EINVAL;
-        r = dsn_date(p->now, date, sizeof date, stamp, sizeof stamp);
+        r = timefmt_rfc5322(p->now, date, sizeof date, stamp, sizeof stamp);
         if (r >= 0)
-                r = dsn_date(p->arrival, arrival, sizeof arrival, NULL, 0);
+                r = timefmt_rfc5322(p->arrival, arrival, sizeof arrival, NULL, 0);
         if (r < 0)
                 return r;
 

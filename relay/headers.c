@@ -20,37 +20,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "timefmt.h"
+
 /* "Tue, 16 Jan 2024 10:00:00 +0000" */
 #define HEADERS_DATE_MAX 64
 
-static const char *const headers_wday[7] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-static const char *const headers_month[12] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-
 /* The headers whose bare local names are completed (Postfix also does Resent-* and Bcc). */
 static const char *const headers_address_names[] = {"From", "Sender", "Reply-To", "To", "Cc"};
-
-/* headers_date - RFC 5322 section 3.3 date-time in UTC, without the locale's help */
-static int headers_date(time_t t, char *out, size_t size, char *stamp, size_t stamp_size)
-{
-        struct tm tm;
-        int n;
-
-        if (!gmtime_r(&t, &tm) || tm.tm_wday < 0 || tm.tm_wday > 6 || tm.tm_mon < 0 ||
-            tm.tm_mon > 11 || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900)
-                return -EOVERFLOW;
-        n = snprintf(out, size, "%s, %d %s %04d %02d:%02d:%02d +0000", headers_wday[tm.tm_wday],
-                     tm.tm_mday, headers_month[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec);
-        if (n < 0 || (size_t)n >= size)
-                return -EOVERFLOW;
-        /* the Message-ID's timestamp, as Postfix writes it */
-        n = snprintf(stamp, stamp_size, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-        if (n < 0 || (size_t)n >= stamp_size)
-                return -EOVERFLOW;
-        return 0;
-}
 
 /* headers_line - the line at off: its length without the line break (LF, CRLF, or a CR at
  * the very end), and the offset of the next line */
@@ -532,7 +508,7 @@ int headers_rewrite(const char *section, size_t len, const struct headers_contex
         assert(ctx->myhostname && ctx->queue_id);
         if (len > (size_t)HEADERS_SECTION_MAX)
                 return -EFBIG;
-        r = headers_date(ctx->now, date, sizeof date, stamp, sizeof stamp);
+        r = timefmt_rfc5322(ctx->now, date, sizeof date, stamp, sizeof stamp);
         if (r < 0)
                 return r;
 
