@@ -40,6 +40,8 @@ enum setting_type {
         TYPE_NETWORK_LIST,
         TYPE_UNIT_LIST,
         TYPE_PATH,
+        TYPE_OPTIONAL_PATH, /* empty, or an absolute path */
+        TYPE_NAME,          /* a file name without directory: letters, digits, '.', '_', '-' */
         TYPE_SECRET_ID,
 };
 
@@ -77,6 +79,12 @@ static const struct setting_def defs[SETTING_MAX] = {
         [SETTING_STATE_DIR] = {"state_dir", TYPE_PATH, "/var/lib/mailinit", NULL},
         [SETTING_POSTFIX_DIR] = {"postfix_dir", TYPE_PATH, "/etc/postfix", NULL},
         [SETTING_IMDS_V1_FALLBACK] = {"imds_v1_fallback", TYPE_BOOL, "no", NULL},
+        [SETTING_SMTPD_TLS_CERT_FILE] = {"smtpd_tls_cert_file", TYPE_OPTIONAL_PATH, "", NULL},
+        [SETTING_SMTPD_TLS_KEY_FILE] = {"smtpd_tls_key_file", TYPE_OPTIONAL_PATH, "", NULL},
+        [SETTING_SMTPD_SASL_AUTH_ENABLE] = {"smtpd_sasl_auth_enable", TYPE_BOOL, "no", NULL},
+        [SETTING_SMTPD_SASL_PATH] = {"smtpd_sasl_path", TYPE_NAME, "mailinit", NULL},
+        [SETTING_SMTPD_SASL_CONFIG_DIR] = {"smtpd_sasl_config_dir", TYPE_PATH,
+                                           "/etc/mailinit/sasl2", NULL},
 };
 
 /* CA bundles of the distributions we package for, first existing one wins. */
@@ -576,6 +584,18 @@ static int check_value(struct settings *s, enum setting_key key, struct config_e
                 if (v[0] != '/')
                         return FAIL("'%s' is not an absolute path", sv->origin, d->name, v);
                 return 0;
+        case TYPE_OPTIONAL_PATH:
+                if (*v && v[0] != '/')
+                        return FAIL("'%s' is not an absolute path", sv->origin, d->name, v);
+                return 0;
+        case TYPE_NAME:
+                if (!*v || strlen(v) > 64 || v[0] == '.' ||
+                    strspn(v,
+                           "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
+                            strlen(v))
+                        return FAIL("'%s' is not a name (letters, digits, '.', '_', '-')",
+                                    sv->origin, d->name, v);
+                return 0;
         case TYPE_SECRET_ID:
                 if (strlen(v) > SECRET_ID_MAX)
                         return FAIL("longer than %d characters", sv->origin, d->name,
@@ -609,6 +629,30 @@ static int check_relay_tls(const struct settings *s, struct config_error *err)
                 tls->origin, rh.host);
 }
 
+/* check_smtpd - the relay's STARTTLS needs both files; its AUTH needs STARTTLS, so that no
+ * client password crosses the network in clear */
+static int check_smtpd(const struct settings *s, struct config_error *err)
+{
+        const struct setting_value *cert = &s->v[SETTING_SMTPD_TLS_CERT_FILE],
+                                   *key = &s->v[SETTING_SMTPD_TLS_KEY_FILE],
+                                   *sasl = &s->v[SETTING_SMTPD_SASL_AUTH_ENABLE];
+
+        if (!*cert->value != !*key->value) {
+                const struct setting_value *set = *cert->value ? cert : key;
+
+                return config_error_set(
+                        err,
+                        "%s: parameter '%s': smtpd_tls_cert_file and smtpd_tls_key_file go together (set both for STARTTLS, or neither)",
+                        set->origin, set == cert ? "smtpd_tls_cert_file" : "smtpd_tls_key_file");
+        }
+        if (s->u64[SETTING_SMTPD_SASL_AUTH_ENABLE] && !*cert->value)
+                return config_error_set(
+                        err,
+                        "%s: parameter 'smtpd_sasl_auth_enable': 'yes' needs smtpd_tls_cert_file and smtpd_tls_key_file: AUTH is offered only after STARTTLS",
+                        sasl->origin);
+        return 0;
+}
+
 int settings_finalize(struct settings *s, struct config_error *err)
 {
         struct setting_value *units = &s->v[SETTING_RESTART_UNITS];
@@ -640,6 +684,9 @@ int settings_finalize(struct settings *s, struct config_error *err)
                         return r;
         }
         r = check_relay_tls(s, err);
+        if (r < 0)
+                return r;
+        r = check_smtpd(s, err);
         if (r < 0)
                 return r;
         s->finalized = true;

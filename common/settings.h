@@ -37,6 +37,11 @@ enum setting_key {
         SETTING_STATE_DIR,
         SETTING_POSTFIX_DIR,
         SETTING_IMDS_V1_FALLBACK,
+        SETTING_SMTPD_TLS_CERT_FILE, /* the built-in relay's STARTTLS for its clients */
+        SETTING_SMTPD_TLS_KEY_FILE,
+        SETTING_SMTPD_SASL_AUTH_ENABLE, /* its AUTH (Cyrus SASL server), only after STARTTLS */
+        SETTING_SMTPD_SASL_PATH,        /* Cyrus application name: <config_dir>/<name>.conf */
+        SETTING_SMTPD_SASL_CONFIG_DIR,
         SETTING_MAX,
         SETTING_INVALID = -1,
 };

@@ -38,6 +38,8 @@
 #include "secret_mask.h"
 #include "settings.h"
 #include "smtp_server.h"
+#include "smtpd_sasl.h"
+#include "smtpd_tls.h"
 #include "spool.h"
 
 #define MAILINIT_CONF      "/etc/mailinit/mailinit.conf"
@@ -295,6 +297,63 @@ static int open_listeners(struct relay *rl)
         return 0;
 }
 
+/* smtpd_security - STARTTLS and AUTH for the relay's own clients, when configured (read once:
+ * a change needs a restart). *ret_ctx: NULL when STARTTLS is off. Logs and returns -errno. */
+static int smtpd_security(struct relay *rl, const char *hostname, SSL_CTX **ret_ctx, bool *ret_sasl)
+{
+        const char *cert = settings_get(rl->settings, SETTING_SMTPD_TLS_CERT_FILE),
+                   *key = settings_get(rl->settings, SETTING_SMTPD_TLS_KEY_FILE);
+        char why[512];
+        char *cert_io = NULL, *key_io = NULL;
+        SSL_CTX *ctx = NULL;
+        int r;
+
+        *ret_ctx = NULL;
+        *ret_sasl = false;
+        if (!*cert)
+                return 0; /* settings_finalize() saw to it that key and AUTH are off too */
+        cert_io = path_under_root(rl->root, cert);
+        key_io = path_under_root(rl->root, key);
+        if (!cert_io || !key_io) {
+                r = log_error_errno(-ENOMEM, "Out of memory");
+                goto out;
+        }
+        r = smtpd_tls_context_new(cert_io, key_io, &ctx, why, sizeof why);
+        if (r < 0) {
+                log_error_errno(r, "smtpd_tls_cert_file/smtpd_tls_key_file: %s", why);
+                goto out;
+        }
+        if (settings_get_bool(rl->settings, SETTING_SMTPD_SASL_AUTH_ENABLE)) {
+                char *dir_io = path_under_root(
+                        rl->root, settings_get(rl->settings, SETTING_SMTPD_SASL_CONFIG_DIR));
+
+                r = dir_io ? smtpd_sasl_init(settings_get(rl->settings, SETTING_SMTPD_SASL_PATH),
+                                             dir_io, hostname, why, sizeof why)
+                           : -ENOMEM;
+                if (r < 0)
+                        log_error_errno(r, "smtpd_sasl_auth_enable: %s",
+                                        r == -ENOMEM ? "out of memory" : why);
+                else
+                        log_info("Offering STARTTLS, then AUTH %s (Cyrus SASL, %s/%s.conf)",
+                                 smtpd_sasl_mechanisms(), dir_io,
+                                 settings_get(rl->settings, SETTING_SMTPD_SASL_PATH));
+                free(dir_io);
+                if (r < 0) {
+                        SSL_CTX_free(ctx);
+                        goto out;
+                }
+                *ret_sasl = true;
+        } else {
+                log_info("Offering STARTTLS (%s)", cert);
+        }
+        *ret_ctx = ctx;
+        r = 0;
+out:
+        free(cert_io);
+        free(key_io);
+        return r;
+}
+
 static void on_queued(void *userdata, const char *queue_id)
 {
         struct relay *rl = userdata;
@@ -543,7 +602,13 @@ int relay_main(int argc, char **argv)
                         .n_mynetworks = rl.n_networks,
                 };
 
+                /* before start_delivery(): Cyrus starts here, before any delivery thread */
+                if (smtpd_security(&rl, sc.hostname, &sc.tls_ctx, &sc.sasl_enable) < 0) {
+                        code = EX_CONFIG;
+                        goto out;
+                }
                 r = smtp_server_new(rl.event, &sc, rl.spool, on_queued, &rl, &rl.server);
+                SSL_CTX_free(sc.tls_ctx); /* the server holds its own reference */
         }
         if (r < 0) {
                 log_error_errno(r, "Cannot start the SMTP server: %m");

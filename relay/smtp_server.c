@@ -16,6 +16,15 @@
  * Limits: command lines (SMTP_CMD_LINE_MAX; longer is 500 and the rest of the line is
  * dropped), recipients, message size (552, the stream is still consumed so the session stays
  * in sync), errors (421 and close), idle time (421 4.4.2), connections (421 4.7.0).
+ *
+ * STARTTLS (RFC 3207): "220" is flushed in clear, then the handshake runs on the same socket,
+ * driven by the events OpenSSL asks for; afterwards every byte goes through SSL_read/SSL_write.
+ * SECURITY: whatever the client pipelined after STARTTLS is discarded (the command-injection
+ * defence of RFC 3207 section 4: plaintext must not be taken as sent under TLS), and the
+ * session starts again (no HELO, no transaction). AUTH (RFC 4954: PLAIN, LOGIN) is offered and
+ * accepted only under TLS; an authenticated client may relay from outside mynetworks. Lines
+ * carrying credentials are wiped from the input buffer once handled; passwords are never
+ * logged.
  */
 #include "smtp_server.h"
 
@@ -34,10 +43,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "buf.h"
 #include "headers.h"
 #include "log.h"
 #include "smtp_proto.h"
+#include "smtpd_sasl.h"
+#include "smtpd_tls.h"
 
 #define SESSION_IN_MAX     (64 * 1024)
 #define SESSION_OUT_MAX    (256 * 1024)
@@ -49,9 +62,19 @@
 enum session_state {
         STATE_COMMAND,
         STATE_DATA,
+        STATE_AUTH,       /* an AUTH exchange: lines are SASL responses */
         STATE_COMMITTING, /* waiting for the commit thread: not reading */
+        STATE_STARTTLS,   /* flushing "220 Ready to start TLS" in clear: not reading */
+        STATE_HANDSHAKE,  /* the TLS handshake */
         STATE_CLOSING,    /* flush the output, then close */
         STATE_MAX,
+};
+
+static const char *const state_name[STATE_MAX] = {
+        [STATE_COMMAND] = "COMMAND",   [STATE_DATA] = "DATA",
+        [STATE_AUTH] = "AUTH",         [STATE_COMMITTING] = "COMMITTING",
+        [STATE_STARTTLS] = "STARTTLS", [STATE_HANDSHAKE] = "HANDSHAKE",
+        [STATE_CLOSING] = "CLOSING",
 };
 
 struct smtp_server;
@@ -87,11 +110,20 @@ struct session {
         int write_error;
         struct session *commit_next; /* in the commit queue */
         int commit_result;
+        /* STARTTLS and AUTH */
+        struct smtpd_tls *tls; /* from STARTTLS on */
+        bool tls_active;       /* the handshake completed */
+        struct smtpd_sasl *sasl;
+        bool authenticated;
+        char sasl_method[16];
+        char sasl_username[SMTPD_SASL_USERNAME_MAX];
 };
 
 struct smtp_server {
         sd_event *event;
-        struct smtp_server_config config;
+        struct smtp_server_config config; /* hostname, myorigin: point to the copies below */
+        char *hostname;
+        char *myorigin;
         struct spool *spool;
         smtp_server_queued_fn queued;
         void *userdata;
@@ -108,6 +140,7 @@ struct smtp_server {
         struct session *pending; /* to commit (thread takes all) */
         struct session *done;    /* committed, to answer (loop takes all) */
         bool stopping;
+        bool locks_ready;
         int efd;
         sd_event_source *efd_source;
 };
@@ -116,6 +149,23 @@ static void session_close(struct session *s);
 static int session_process_input(struct session *s);
 static int session_update_io(struct session *s);
 static int flush_output(struct session *s);
+static int session_io(struct session *s, uint32_t revents);
+static void touch_timer(struct session *s);
+
+/* session_state - the one place that changes a session's state */
+static void session_state(struct session *s, enum session_state state)
+{
+        if (s->state == state)
+                return;
+        log_debug("%s: %s -> %s", s->client, state_name[s->state], state_name[state]);
+        s->state = state;
+}
+
+/* session_reads - the states in which input is read and handled */
+static bool session_reads(const struct session *s)
+{
+        return s->state == STATE_COMMAND || s->state == STATE_DATA || s->state == STATE_AUTH;
+}
 
 bool smtp_server_network_match(const struct network *nets, size_t n,
                                const struct sockaddr_storage *addr)
@@ -171,7 +221,7 @@ static void reply(struct session *s, const char *format, ...)
                 n = (int)(sizeof line - 3);
         memcpy(line + n, "\r\n", 3);
         if (buf_append(&s->out, line, (size_t)n + 2) < 0)
-                s->state = STATE_CLOSING; /* a client that does not read its replies */
+                session_state(s, STATE_CLOSING); /* a client that does not read its replies */
 }
 
 static void transaction_reset(struct session *s)
@@ -194,7 +244,7 @@ static void count_error(struct session *s)
 {
         if (++s->errors >= s->server->config.max_errors) {
                 reply(s, "421 4.7.0 %s Error: too many errors", s->server->config.hostname);
-                s->state = STATE_CLOSING;
+                session_state(s, STATE_CLOSING);
         }
 }
 
@@ -218,6 +268,11 @@ static void do_ehlo(struct session *s, const struct smtp_command *c, bool esmtp)
         reply(s, "250-PIPELINING");
         reply(s, "250-SIZE %llu", (unsigned long long)cfg->message_size_limit);
         reply(s, "250-VRFY");
+        /* STARTTLS only in clear, AUTH only under TLS (never a password in clear) */
+        if (cfg->tls_ctx && !s->tls_active)
+                reply(s, "250-STARTTLS");
+        if (cfg->sasl_enable && s->tls_active)
+                reply(s, "250-AUTH %s", smtpd_sasl_mechanisms());
         reply(s, "250-ENHANCEDSTATUSCODES");
         reply(s, "250-8BITMIME");
         reply(s, "250 SMTPUTF8");
@@ -274,9 +329,10 @@ static void do_rcpt(struct session *s, const struct smtp_command *c)
                 count_error(s);
                 return;
         }
-        /* Never an open relay: a client outside mynetworks may relay nothing, whatever the
-         * address looks like (percent hack, source route, bang path, IP literal). */
-        if (!s->trusted) {
+        /* Never an open relay: a client outside mynetworks that has not authenticated may relay
+         * nothing, whatever the address looks like (percent hack, source route, bang path, IP
+         * literal). */
+        if (!s->trusted && !s->authenticated) {
                 reply(s, "554 5.7.1 <%s>: Relay access denied", path.address);
                 log_info(
                         "NOQUEUE: reject: RCPT from %s: 554 5.7.1 <%s>: Relay access denied; from=<%s> to=<%s>",
@@ -340,8 +396,185 @@ static void do_data(struct session *s)
         s->headers_done = false;
         s->too_big = false;
         s->write_error = 0;
-        s->state = STATE_DATA;
+        session_state(s, STATE_DATA);
         reply(s, "354 End data with <CR><LF>.<CR><LF>");
+}
+
+/* do_starttls - RFC 3207: "220", then the handshake once the reply is out */
+static void do_starttls(struct session *s, const struct smtp_command *c)
+{
+        if (s->tls_active) {
+                reply(s, "554 5.5.1 Error: TLS already active");
+                count_error(s);
+                return;
+        }
+        if (*c->arg) {
+                reply(s, "501 5.5.4 Syntax: STARTTLS");
+                count_error(s);
+                return;
+        }
+        if (s->have_mail) {
+                reply(s, "503 5.5.1 Error: MAIL transaction in progress");
+                count_error(s);
+                return;
+        }
+        reply(s, "220 2.0.0 Ready to start TLS");
+        session_state(s, STATE_STARTTLS);
+}
+
+/* tls_start - the "220" is out: hand the socket to OpenSSL */
+static int tls_start(struct session *s)
+{
+        int r = smtpd_tls_new(s->server->config.tls_ctx, s->fd, &s->tls);
+
+        if (r < 0)
+                return log_warning_errno(r, "%s: cannot start TLS: %m", s->client);
+        session_state(s, STATE_HANDSHAKE);
+        return 0;
+}
+
+/* tls_handshake - one step; 1 when done (the session starts again, RFC 3207 4.2), 0 when
+ * waiting, < 0 to close */
+static int tls_handshake(struct session *s)
+{
+        char description[160];
+        int r = smtpd_tls_handshake(s->tls);
+
+        if (r == -EAGAIN)
+                return 0;
+        if (r < 0) {
+                log_info("SSL_accept error from %s: %s", s->client, smtpd_tls_strerror(s->tls));
+                return r;
+        }
+        s->tls_active = true;
+        smtpd_tls_describe(s->tls, description, sizeof description);
+        log_info("Anonymous TLS connection established from %s: %s", s->client, description);
+        /* Forget what the client said in clear: its name and any transaction. */
+        transaction_reset(s);
+        s->helo[0] = '\0';
+        s->esmtp = false;
+        session_state(s, STATE_COMMAND);
+        touch_timer(s);
+        return 1;
+}
+
+/* auth_end - the exchange is over (success or not): back to commands */
+static void auth_end(struct session *s)
+{
+        s->sasl = smtpd_sasl_free(s->sasl);
+        session_state(s, STATE_COMMAND);
+}
+
+/* auth_result - answer what smtpd_sasl_start/step returned */
+static void auth_result(struct session *s, int r, const char *challenge, const char *reason)
+{
+        if (r == 0) {
+                reply(s, "334 %s", challenge);
+                session_state(s, STATE_AUTH);
+                return;
+        }
+        if (r > 0) {
+                s->authenticated = true;
+                (void)snprintf(s->sasl_method, sizeof s->sasl_method, "%s",
+                               smtpd_sasl_method(s->sasl));
+                (void)snprintf(s->sasl_username, sizeof s->sasl_username, "%s",
+                               smtpd_sasl_username(s->sasl));
+                log_info("%s: sasl_method=%s, sasl_username=%s: authenticated", s->client,
+                         s->sasl_method, s->sasl_username);
+                reply(s, "235 2.7.0 Authentication successful");
+                auth_end(s);
+                return;
+        }
+        log_warning("%s: SASL %s authentication failed: %s", s->client,
+                    s->sasl ? smtpd_sasl_method(s->sasl) : "?", reason);
+        switch (r) {
+        case -ENOPROTOOPT:
+                reply(s, "504 5.5.4 Unsupported authentication mechanism");
+                break;
+        case -EINVAL:
+                reply(s, "501 5.5.2 Error: %s", reason);
+                break;
+        case -EAGAIN:
+        case -ENOMEM:
+                reply(s, "454 4.7.0 Temporary authentication failure: %s", reason);
+                break;
+        default:
+                reply(s, "535 5.7.8 Error: authentication failed: %s", reason);
+                break;
+        }
+        auth_end(s);
+        count_error(s);
+}
+
+/* do_auth - RFC 4954 "AUTH mechanism [initial-response]" */
+static void do_auth(struct session *s, const struct smtp_command *c)
+{
+        char mech[21], reason[SMTPD_SASL_REASON_MAX] = "";
+        const char *challenge = "", *initial = NULL;
+        size_t len = strcspn(c->arg, " ");
+        int r;
+
+        if (!s->tls_active) {
+                reply(s, "530 5.7.0 Must issue a STARTTLS command first");
+                count_error(s);
+                return;
+        }
+        if (!s->esmtp) {
+                reply(s, "503 5.5.1 Error: send EHLO first");
+                count_error(s);
+                return;
+        }
+        if (s->authenticated) {
+                reply(s, "503 5.5.1 Error: already authenticated");
+                count_error(s);
+                return;
+        }
+        if (s->have_mail) {
+                reply(s, "503 5.5.1 Error: MAIL transaction in progress");
+                count_error(s);
+                return;
+        }
+        if (len == 0 || len >= sizeof mech) {
+                reply(s, "501 5.5.4 Syntax: AUTH mechanism");
+                count_error(s);
+                return;
+        }
+        memcpy(mech, c->arg, len);
+        mech[len] = '\0';
+        if (c->arg[len] == ' ') {
+                initial = c->arg + len + 1;
+                if (!*initial || strchr(initial, ' ')) {
+                        reply(s, "501 5.5.4 Syntax: AUTH mechanism [initial-response]");
+                        count_error(s);
+                        return;
+                }
+        }
+        s->sasl = smtpd_sasl_free(s->sasl);
+        r = smtpd_sasl_new(s->server->config.hostname, &s->sasl);
+        if (r < 0) {
+                (void)snprintf(reason, sizeof reason, "the SASL library is not available");
+                auth_result(s, -EAGAIN, NULL, reason);
+                return;
+        }
+        r = smtpd_sasl_start(s->sasl, mech, initial, &challenge, reason, sizeof reason);
+        auth_result(s, r, challenge, reason);
+}
+
+/* auth_continue - a line in an AUTH exchange: "*" cancels it (RFC 4954 4) */
+static void auth_continue(struct session *s, const char *line)
+{
+        char reason[SMTPD_SASL_REASON_MAX] = "";
+        const char *challenge = "";
+        int r;
+
+        if (strcmp(line, "*") == 0) {
+                reply(s, "501 5.7.0 Authentication aborted");
+                auth_end(s);
+                count_error(s);
+                return;
+        }
+        r = smtpd_sasl_step(s->sasl, line, &challenge, reason, sizeof reason);
+        auth_result(s, r, challenge, reason);
 }
 
 static void do_command(struct session *s, char *line, size_t len)
@@ -378,7 +611,7 @@ static void do_command(struct session *s, char *line, size_t len)
                 break;
         case SMTP_VERB_QUIT:
                 reply(s, "221 2.0.0 Bye");
-                s->state = STATE_CLOSING;
+                session_state(s, STATE_CLOSING);
                 break;
         case SMTP_VERB_VRFY:
                 reply(s,
@@ -388,7 +621,21 @@ static void do_command(struct session *s, char *line, size_t len)
                 reply(s, "214 2.0.0 See RFC 5321");
                 break;
         case SMTP_VERB_STARTTLS:
+                if (s->server->config.tls_ctx) {
+                        do_starttls(s, &c);
+                        break;
+                }
+                reply(s, "502 5.5.1 Error: command not implemented");
+                count_error(s);
+                break;
         case SMTP_VERB_AUTH:
+                if (s->server->config.sasl_enable) {
+                        do_auth(s, &c);
+                        break;
+                }
+                reply(s, "502 5.5.1 Error: command not implemented");
+                count_error(s);
+                break;
         case SMTP_VERB_BDAT:
         case SMTP_VERB_EXPN:
                 reply(s, "502 5.5.1 Error: command not implemented");
@@ -400,6 +647,16 @@ static void do_command(struct session *s, char *line, size_t len)
                 count_error(s);
                 break;
         }
+}
+
+/* received_protocol - "with ..." of the Received header (RFC 3848) */
+static const char *received_protocol(const struct session *s)
+{
+        if (!s->esmtp)
+                return "SMTP";
+        if (s->tls_active)
+                return s->authenticated ? "ESMTPSA" : "ESMTPS";
+        return s->authenticated ? "ESMTPA" : "ESMTP";
 }
 
 /* data_write - message bytes after decoding: the header section is collected and rewritten
@@ -449,7 +706,7 @@ static void data_write(struct session *s, const char *data, size_t len)
                                 .client_name = "localhost",
                                 .client_addr = s->peer_addr,
                                 .helo = s->helo,
-                                .protocol = s->esmtp ? "ESMTP" : "SMTP",
+                                .protocol = received_protocol(s),
                                 .queue_id = spool_writer_id(s->writer),
                                 .recipient = s->n_rcpts == 1 ? s->rcpts[0] : NULL,
                                 .now = time(NULL),
@@ -490,7 +747,7 @@ static void data_end(struct session *s)
                         .client_name = "localhost",
                         .client_addr = s->peer_addr,
                         .helo = s->helo,
-                        .protocol = s->esmtp ? "ESMTP" : "SMTP",
+                        .protocol = received_protocol(s),
                         .queue_id = spool_writer_id(s->writer),
                         .recipient = s->n_rcpts == 1 ? s->rcpts[0] : NULL,
                         .now = time(NULL),
@@ -518,7 +775,7 @@ static void data_end(struct session *s)
                 log_info("NOQUEUE: reject: %s: 552 5.3.4 message file too big; from=<%s>",
                          s->client, s->sender.address);
                 transaction_reset(s);
-                s->state = STATE_COMMAND;
+                session_state(s, STATE_COMMAND);
                 return;
         }
         if (!s->write_error)
@@ -528,10 +785,10 @@ static void data_end(struct session *s)
                                 spool_writer_id(s->writer));
                 reply(s, "451 4.3.0 Error: queue file write error");
                 transaction_reset(s);
-                s->state = STATE_COMMAND;
+                session_state(s, STATE_COMMAND);
                 return;
         }
-        s->state = STATE_COMMITTING;
+        session_state(s, STATE_COMMITTING);
         srv->busy++;
         pthread_mutex_lock(&srv->lock);
         s->commit_next = srv->pending;
@@ -618,7 +875,11 @@ static int on_committed(sd_event_source *source, int fd, uint32_t revents, void 
                         char id[SPOOL_QUEUE_ID_MAX + 1];
 
                         (void)snprintf(id, sizeof id, "%s", spool_writer_id(s->writer));
-                        log_info("%s: client=%s", id, s->client);
+                        if (s->authenticated)
+                                log_info("%s: client=%s, sasl_method=%s, sasl_username=%s", id,
+                                         s->client, s->sasl_method, s->sasl_username);
+                        else
+                                log_info("%s: client=%s", id, s->client);
                         log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)", id,
                                  s->sender.address,
                                  (unsigned long long)spool_writer_size(s->writer), s->n_rcpts);
@@ -634,9 +895,10 @@ static int on_committed(sd_event_source *source, int fd, uint32_t revents, void 
                         s = next;
                         continue;
                 }
-                s->state = STATE_COMMAND;
-                /* Pipelined commands may be waiting in the input buffer. */
-                if (session_process_input(s) < 0 || session_update_io(s) < 0)
+                session_state(s, STATE_COMMAND);
+                /* Pipelined commands may be waiting in the input buffer (and, under TLS,
+                 * inside OpenSSL, where no poll event announces them). */
+                if (session_io(s, 0) < 0)
                         session_close(s);
                 s = next;
         }
@@ -648,24 +910,39 @@ static int session_update_io(struct session *s)
 {
         uint32_t events = 0;
 
-        if (s->state == STATE_COMMAND || s->state == STATE_DATA)
+        if (s->state == STATE_CLOSING && s->out.len == 0)
+                return -ECONNRESET; /* done: close */
+        if (s->state == STATE_HANDSHAKE)
+                return sd_event_source_set_io_events(s->io, smtpd_tls_events(s->tls));
+        if (session_reads(s))
                 events |= EPOLLIN;
         if (s->out.len > 0)
                 events |= EPOLLOUT;
-        if (s->state == STATE_CLOSING && s->out.len == 0)
-                return -ECONNRESET; /* done: close */
+        if (s->tls && events)
+                events |= smtpd_tls_events(s->tls); /* a read that must write, or the reverse */
         return sd_event_source_set_io_events(s->io, events);
 }
 
 static int flush_output(struct session *s)
 {
+        if (s->state == STATE_HANDSHAKE)
+                return 0; /* nothing may go out in clear now */
         while (s->out.len > 0) {
-                ssize_t n = send(s->fd, s->out.data, s->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+                ssize_t n;
 
-                if (n < 0) {
-                        if (errno == EAGAIN || errno == EINTR)
+                if (s->tls) {
+                        n = smtpd_tls_write(s->tls, s->out.data, s->out.len);
+                        if (n == -EAGAIN)
                                 return 0;
-                        return -errno;
+                        if (n < 0)
+                                return (int)n;
+                } else {
+                        n = send(s->fd, s->out.data, s->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+                        if (n < 0) {
+                                if (errno == EAGAIN || errno == EINTR)
+                                        return 0;
+                                return -errno;
+                        }
                 }
                 memmove(s->out.data, s->out.data + n, s->out.len - (size_t)n);
                 s->out.len -= (size_t)n;
@@ -679,7 +956,7 @@ static int session_process_input(struct session *s)
 {
         size_t pos = 0;
 
-        while (pos < s->in.len && (s->state == STATE_COMMAND || s->state == STATE_DATA)) {
+        while (pos < s->in.len && session_reads(s)) {
                 if (s->state == STATE_DATA) {
                         char out[8192];
                         size_t out_len = 0, consumed = 0, chunk = s->in.len - pos;
@@ -722,10 +999,29 @@ static int session_process_input(struct session *s)
                         if (len > SMTP_CMD_LINE_MAX) {
                                 reply(s, "500 5.5.0 Error: line too long");
                                 count_error(s);
+                                if (s->state == STATE_AUTH)
+                                        auth_end(s);
                                 continue;
                         }
-                        do_command(s, start, len);
+                        if (s->state == STATE_AUTH) {
+                                auth_continue(s, start);
+                                OPENSSL_cleanse(start, len); /* a response: credentials */
+                        } else {
+                                bool auth = len >= 4 && strncasecmp(start, "AUTH", 4) == 0;
+
+                                do_command(s, start, len);
+                                if (auth)
+                                        OPENSSL_cleanse(start, len); /* an initial response */
+                        }
                 }
+        }
+        if (s->state == STATE_STARTTLS && pos < s->in.len) {
+                /* RFC 3207 4: commands pipelined after STARTTLS were sent in clear; taking
+                 * them as sent under TLS would let a man in the middle inject them. */
+                log_warning("%s: discarding %zu byte(s) sent after STARTTLS", s->client,
+                            s->in.len - pos);
+                OPENSSL_cleanse(s->in.data + pos, s->in.len - pos);
+                pos = s->in.len;
         }
         if (pos > 0) {
                 memmove(s->in.data, s->in.data + pos, s->in.len - pos);
@@ -742,11 +1038,20 @@ static int on_idle(sd_event_source *source, uint64_t usec, void *userdata)
 
         (void)source;
         (void)usec;
-        if (s->state == STATE_COMMITTING)
+        if (s->state == STATE_COMMITTING || s->state == STATE_CLOSING)
                 return 0; /* our own work, not the client's silence */
+        if (s->state == STATE_STARTTLS || s->state == STATE_HANDSHAKE) {
+                /* no reply: the session is neither in clear nor under TLS now */
+                log_info("timeout after STARTTLS from %s", s->client);
+                session_close(s);
+                return 0;
+        }
         reply(s, "421 4.4.2 %s Error: timeout exceeded", s->server->config.hostname);
         (void)flush_output(s);
-        log_info("timeout after %s from %s", s->state == STATE_DATA ? "DATA" : "command",
+        log_info("timeout after %s from %s",
+                 s->state == STATE_DATA   ? "DATA"
+                 : s->state == STATE_AUTH ? "AUTH"
+                                          : "command",
                  s->client);
         session_close(s);
         return 0;
@@ -760,51 +1065,106 @@ static void touch_timer(struct session *s)
                 (void)sd_event_source_set_time(s->timer, now + s->server->config.idle_timeout_usec);
 }
 
+/* session_read - handle what is buffered, then read and handle until the socket (and, under
+ * TLS, OpenSSL) has nothing more or the state stops reading. < 0: close (EOF included). */
+static int session_read(struct session *s)
+{
+        int r = session_process_input(s);
+
+        if (r < 0)
+                return r;
+        while (session_reads(s)) {
+                char chunk[16384];
+                ssize_t n;
+
+                if (s->tls) {
+                        n = smtpd_tls_read(s->tls, chunk, sizeof chunk);
+                        if (n == -EAGAIN)
+                                break;
+                        if (n < 0)
+                                log_debug("%s: %s", s->client, smtpd_tls_strerror(s->tls));
+                } else {
+                        n = recv(s->fd, chunk, sizeof chunk, MSG_DONTWAIT);
+                        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                                break;
+                        if (n < 0)
+                                n = -errno;
+                }
+                if (n <= 0)
+                        return n < 0 ? (int)n : -ECONNRESET;
+                touch_timer(s);
+                if (buf_append(&s->in, chunk, (size_t)n) < 0) {
+                        /* only possible in command mode with garbage: drop it */
+                        reply(s, "500 5.5.0 Error: line too long");
+                        count_error(s);
+                        OPENSSL_cleanse(s->in.data, s->in.len);
+                        buf_reset(&s->in);
+                        s->discarding_line = true;
+                }
+                if (s->tls)
+                        OPENSSL_cleanse(chunk, (size_t)n); /* may hold an AUTH line */
+                r = session_process_input(s);
+                if (r < 0)
+                        return r;
+                if ((size_t)n < sizeof chunk && !(s->tls && smtpd_tls_pending(s->tls)))
+                        break;
+        }
+        return 0;
+}
+
+/* session_io - whatever the state allows: the handshake, reading (on EPOLLIN, and always under
+ * TLS: OpenSSL may hold data or need a write first), writing, and the switch to TLS once the
+ * "220" of STARTTLS is out; then the events to wait for. < 0: close the session. */
+static int session_io(struct session *s, uint32_t revents)
+{
+        int r;
+
+        for (;;) {
+                if (s->state == STATE_HANDSHAKE) {
+                        r = tls_handshake(s);
+                        if (r <= 0) {
+                                if (r < 0)
+                                        return r;
+                                break; /* wait for the events OpenSSL asked for */
+                        }
+                        revents = 0; /* under TLS now: session_read() tries anyway */
+                }
+                if (session_reads(s)) {
+                        /* what is buffered first (pipelined behind a commit), then the socket */
+                        if (s->tls || (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+                                r = session_read(s);
+                        else
+                                r = session_process_input(s);
+                        if (r < 0)
+                                return r;
+                }
+                r = flush_output(s);
+                if (r < 0)
+                        return r;
+                if (s->state == STATE_STARTTLS && s->out.len == 0) {
+                        r = tls_start(s);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                break;
+        }
+        return session_update_io(s);
+}
+
 static int on_session_io(sd_event_source *source, int fd, uint32_t revents, void *userdata)
 {
         struct session *s = userdata;
-        int r;
 
         (void)source;
-        if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-                for (;;) {
-                        char chunk[16384];
-                        ssize_t n;
-
-                        if (s->state != STATE_COMMAND && s->state != STATE_DATA)
-                                break;
-                        n = recv(fd, chunk, sizeof chunk, MSG_DONTWAIT);
-                        if (n < 0 && (errno == EAGAIN || errno == EINTR))
-                                break;
-                        if (n <= 0) {
-                                session_close(s);
-                                return 0;
-                        }
-                        touch_timer(s);
-                        if (buf_append(&s->in, chunk, (size_t)n) < 0) {
-                                /* only possible in command mode with garbage: drop it */
-                                reply(s, "500 5.5.0 Error: line too long");
-                                count_error(s);
-                                buf_reset(&s->in);
-                                s->discarding_line = true;
-                        }
-                        r = session_process_input(s);
-                        if (r < 0) {
-                                session_close(s);
-                                return 0;
-                        }
-                        if ((size_t)n < sizeof chunk)
-                                break;
-                }
+        (void)fd;
+        if ((revents & (EPOLLHUP | EPOLLERR)) && !session_reads(s) && s->state != STATE_HANDSHAKE) {
+                /* Gone while we were not reading (a commit, the 220 of STARTTLS): epoll
+                 * reports this whatever the events asked for, so stop here. */
+                session_close(s);
+                return 0;
         }
-        if (revents & EPOLLOUT) {
-                r = flush_output(s);
-                if (r < 0) {
-                        session_close(s);
-                        return 0;
-                }
-        }
-        if (session_update_io(s) < 0)
+        if (session_io(s, revents) < 0)
                 session_close(s);
         return 0;
 }
@@ -814,12 +1174,16 @@ static void session_close(struct session *s)
         struct smtp_server *srv = s->server;
 
         if (s->state == STATE_COMMITTING) {
-                /* The commit thread owns the writer now: finish when it answers. */
-                s->state = STATE_CLOSING;
+                /* The commit thread owns the writer now: finish when it answers. The idle
+                 * timer must not free the session meanwhile. */
+                session_state(s, STATE_CLOSING);
                 (void)sd_event_source_set_enabled(s->io, SD_EVENT_OFF);
+                (void)sd_event_source_set_enabled(s->timer, SD_EVENT_OFF);
                 return;
         }
         transaction_reset(s);
+        s->tls = smtpd_tls_free(s->tls);
+        s->sasl = smtpd_sasl_free(s->sasl);
         sd_event_source_disable_unref(s->io);
         sd_event_source_disable_unref(s->timer);
         if (s->fd >= 0)
@@ -924,8 +1288,28 @@ int smtp_server_new(sd_event *e, const struct smtp_server_config *config, struct
 
         if (!srv)
                 return -ENOMEM;
+        srv->efd = -1;
         srv->event = sd_event_ref(e);
         srv->config = *config;
+        /* Our own copies: the caller's settings are replaced on SIGHUP. */
+        srv->config.hostname = srv->hostname = strdup(config->hostname);
+        srv->config.myorigin = srv->myorigin = strdup(config->myorigin);
+        srv->config.tls_ctx = NULL;
+        if (!srv->hostname || !srv->myorigin) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        if (config->sasl_enable && (!config->tls_ctx || !*smtpd_sasl_mechanisms())) {
+                r = -EINVAL; /* AUTH only under TLS, and only once Cyrus is ready */
+                goto fail;
+        }
+        if (config->tls_ctx) {
+                if (SSL_CTX_up_ref(config->tls_ctx) != 1) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                srv->config.tls_ctx = config->tls_ctx;
+        }
         if (!srv->config.max_recipients)
                 srv->config.max_recipients = DEFAULT_MAX_RCPT;
         if (!srv->config.max_errors)
@@ -939,6 +1323,7 @@ int smtp_server_new(sd_event *e, const struct smtp_server_config *config, struct
         srv->userdata = userdata;
         pthread_mutex_init(&srv->lock, NULL);
         pthread_cond_init(&srv->cond, NULL);
+        srv->locks_ready = true;
         srv->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (srv->efd < 0) {
                 r = -errno;
@@ -1012,21 +1397,26 @@ struct smtp_server *smtp_server_free(struct smtp_server *srv)
                 struct session *s = srv->done;
 
                 srv->done = s->commit_next;
-                s->state = STATE_CLOSING;
+                session_state(s, STATE_CLOSING);
                 session_close(s);
         }
         while (srv->sessions) {
                 struct session *s = srv->sessions;
 
-                s->state = STATE_CLOSING;
+                session_state(s, STATE_CLOSING);
                 session_close(s);
         }
         sd_event_source_disable_unref(srv->efd_source);
         if (srv->efd >= 0)
                 close(srv->efd);
-        pthread_mutex_destroy(&srv->lock);
-        pthread_cond_destroy(&srv->cond);
+        if (srv->locks_ready) {
+                pthread_mutex_destroy(&srv->lock);
+                pthread_cond_destroy(&srv->cond);
+        }
         sd_event_unref(srv->event);
+        SSL_CTX_free(srv->config.tls_ctx);
+        free(srv->hostname);
+        free(srv->myorigin);
         free(srv);
         return NULL;
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/ssl.h>
 #include <systemd/sd-event.h>
 
 #include "address.h"
@@ -13,7 +14,9 @@
 /* The relay's ESMTP server (RFC 5321) on sd-event: one state machine per connection, no
  * thread per client. A message is answered 250 only after spool_commit() made it durable;
  * commits run on one worker thread that takes every finished message waiting at that moment
- * (group commit). Clients outside mynetworks are refused relaying (554 5.7.1). */
+ * (group commit). Clients outside mynetworks are refused relaying (554 5.7.1) unless they
+ * authenticated: STARTTLS (RFC 3207) when a TLS context is given, then AUTH (RFC 4954, Cyrus
+ * SASL through smtpd_sasl) when enabled; AUTH is never offered in clear. */
 
 struct smtp_server_config {
         const char *hostname;        /* banner, Received */
@@ -25,6 +28,9 @@ struct smtp_server_config {
         unsigned max_errors;        /* 421 after that many errors (0: 20) */
         uint64_t idle_timeout_usec; /* 421 4.4.2 after that long without a command (0: 300 s) */
         unsigned max_connections;   /* 421 4.7.0 for more (0: 500) */
+        SSL_CTX *tls_ctx; /* STARTTLS offered when set (smtpd_tls_context_new); a reference is
+                             taken */
+        bool sasl_enable; /* AUTH after STARTTLS; needs tls_ctx and smtpd_sasl_init() done */
 };
 
 /* queued - a message was committed: hand it to delivery. Called on the event loop. */
@@ -32,7 +38,8 @@ typedef void (*smtp_server_queued_fn)(void *userdata, const char *queue_id);
 
 struct smtp_server;
 
-/* smtp_server_new - config is copied except mynetworks (borrowed for the server's life). */
+/* smtp_server_new - config is copied, strings included, except mynetworks (borrowed for the
+ * server's life). -EINVAL for sasl_enable without tls_ctx or without smtpd_sasl_init(). */
 int smtp_server_new(sd_event *e, const struct smtp_server_config *config, struct spool *spool,
                     smtp_server_queued_fn queued, void *userdata, struct smtp_server **ret);
 

@@ -151,6 +151,12 @@ static const struct {
         {"state_dir", "/var/lib/mailinit"},
         {"postfix_dir", "/etc/postfix"},
         {"imds_v1_fallback", "no"}, /* not in the SPEC table: IMDSv2 only by default */
+        /* the built-in relay's STARTTLS and AUTH for its clients: off by default */
+        {"smtpd_tls_cert_file", ""},
+        {"smtpd_tls_key_file", ""},
+        {"smtpd_sasl_auth_enable", "no"},
+        {"smtpd_sasl_path", "mailinit"},
+        {"smtpd_sasl_config_dir", "/etc/mailinit/sasl2"},
 };
 
 static void test_defaults(void **state)
@@ -333,6 +339,9 @@ static void test_typed_values(void **state)
                 {"message_size_limit = 10m", SETTING_MESSAGE_SIZE_LIMIT, 10485760},
                 {"imds_v1_fallback = yes", SETTING_IMDS_V1_FALLBACK, 1},
                 {"imds_v1_fallback = off", SETTING_IMDS_V1_FALLBACK, 0},
+                {"smtpd_tls_cert_file = /c.pem\nsmtpd_tls_key_file = /k.pem\n"
+                 "smtpd_sasl_auth_enable = yes\n",
+                 SETTING_SMTPD_SASL_AUTH_ENABLE, 1},
         };
         (void)state;
 
@@ -857,6 +866,22 @@ static void test_validation_errors(void **state)
                 {"myhostname = host_1..example\n",
                  FILE_LABEL ":1: parameter 'myhostname': 'host_1..example' is not a valid "
                             "domain name"},
+                {"smtpd_tls_cert_file = relay.pem\n",
+                 FILE_LABEL ":1: parameter 'smtpd_tls_cert_file': 'relay.pem' is not an absolute "
+                            "path"},
+                {"smtpd_tls_cert_file = /etc/relay.pem\n",
+                 FILE_LABEL ":1: parameter 'smtpd_tls_cert_file': smtpd_tls_cert_file and "
+                            "smtpd_tls_key_file go together (set both for STARTTLS, or neither)"},
+                {"smtpd_tls_key_file = /etc/relay.key\n",
+                 FILE_LABEL ":1: parameter 'smtpd_tls_key_file': smtpd_tls_cert_file and "
+                            "smtpd_tls_key_file go together (set both for STARTTLS, or neither)"},
+                {"smtpd_sasl_auth_enable = yes\n",
+                 FILE_LABEL ":1: parameter 'smtpd_sasl_auth_enable': 'yes' needs "
+                            "smtpd_tls_cert_file and smtpd_tls_key_file: AUTH is offered only "
+                            "after STARTTLS"},
+                {"smtpd_sasl_path = ../smtpd\n",
+                 FILE_LABEL ":1: parameter 'smtpd_sasl_path': '../smtpd' is not a name "
+                            "(letters, digits, '.', '_', '-')"},
                 /* an expanded value is checked, and the error names the key where the bad
                  * value was written */
                 {"mode = builtin\nmydomain = bad domain\n",
