@@ -659,6 +659,36 @@ static const char *received_protocol(const struct session *s)
         return s->authenticated ? "ESMTPA" : "ESMTP";
 }
 
+/* write_header_section - the collected header section [0, end) rewritten (Received,
+ * Message-ID, Date, completed names), then the rest of what was collected, to the writer */
+static int write_header_section(struct session *s, size_t end)
+{
+        struct headers_context ctx = {
+                .myhostname = s->server->config.hostname,
+                .myorigin = s->server->config.myorigin,
+                .client_name = "localhost",
+                .client_addr = s->peer_addr,
+                .helo = s->helo,
+                .protocol = received_protocol(s),
+                .queue_id = spool_writer_id(s->writer),
+                .recipient = s->n_rcpts == 1 ? s->rcpts[0] : NULL,
+                .now = time(NULL),
+        };
+        struct buf rewritten;
+        int r;
+
+        buf_init(&rewritten, HEADERS_SECTION_MAX + 64 * 1024);
+        r = headers_rewrite(s->headers.data ? s->headers.data : "", end, &ctx, &rewritten);
+        if (r >= 0)
+                r = spool_writer_write(s->writer, rewritten.data, rewritten.len);
+        if (r >= 0 && s->headers.len > end)
+                r = spool_writer_write(s->writer, s->headers.data + end, s->headers.len - end);
+        buf_done(&rewritten);
+        buf_done(&s->headers);
+        s->headers_done = true;
+        return r;
+}
+
 /* data_write - message bytes after decoding: the header section is collected and rewritten
  * first, the rest goes straight to the writer */
 static void data_write(struct session *s, const char *data, size_t len)
@@ -697,32 +727,7 @@ static void data_write(struct session *s, const char *data, size_t len)
                               (s->headers.data[0] == '\n' || s->headers.data[0] == '\r')))
                                 return; /* every complete line is a header: not finished yet */
                 }
-                r = 0;
-                {
-                        struct buf rewritten;
-                        struct headers_context ctx = {
-                                .myhostname = s->server->config.hostname,
-                                .myorigin = s->server->config.myorigin,
-                                .client_name = "localhost",
-                                .client_addr = s->peer_addr,
-                                .helo = s->helo,
-                                .protocol = received_protocol(s),
-                                .queue_id = spool_writer_id(s->writer),
-                                .recipient = s->n_rcpts == 1 ? s->rcpts[0] : NULL,
-                                .now = time(NULL),
-                        };
-
-                        buf_init(&rewritten, HEADERS_SECTION_MAX + 64 * 1024);
-                        r = headers_rewrite(s->headers.data, end, &ctx, &rewritten);
-                        if (r >= 0)
-                                r = spool_writer_write(s->writer, rewritten.data, rewritten.len);
-                        if (r >= 0 && s->headers.len > end)
-                                r = spool_writer_write(s->writer, s->headers.data + end,
-                                                       s->headers.len - end);
-                        buf_done(&rewritten);
-                }
-                s->headers_done = true;
-                buf_done(&s->headers);
+                r = write_header_section(s, end);
                 goto check;
         }
         r = spool_writer_write(s->writer, data, len);
@@ -741,30 +746,8 @@ static void data_end(struct session *s)
 
         if (!s->headers_done && !s->too_big && !s->write_error) {
                 /* The whole message was headers (or empty): rewrite what we have. */
-                struct headers_context ctx = {
-                        .myhostname = srv->config.hostname,
-                        .myorigin = srv->config.myorigin,
-                        .client_name = "localhost",
-                        .client_addr = s->peer_addr,
-                        .helo = s->helo,
-                        .protocol = received_protocol(s),
-                        .queue_id = spool_writer_id(s->writer),
-                        .recipient = s->n_rcpts == 1 ? s->rcpts[0] : NULL,
-                        .now = time(NULL),
-                };
-                struct buf rewritten;
-                size_t end = s->headers.len ? headers_end(s->headers.data, s->headers.len) : 0;
-
-                buf_init(&rewritten, HEADERS_SECTION_MAX + 64 * 1024);
-                r = headers_rewrite(s->headers.data ? s->headers.data : "", end, &ctx, &rewritten);
-                if (r >= 0)
-                        r = spool_writer_write(s->writer, rewritten.data, rewritten.len);
-                if (r >= 0 && s->headers.len > end)
-                        r = spool_writer_write(s->writer, s->headers.data + end,
-                                               s->headers.len - end);
-                buf_done(&rewritten);
-                buf_done(&s->headers);
-                s->headers_done = true;
+                r = write_header_section(
+                        s, s->headers.len ? headers_end(s->headers.data, s->headers.len) : 0);
                 if (r == -EFBIG)
                         s->too_big = true;
                 else if (r < 0)
