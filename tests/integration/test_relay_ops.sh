@@ -163,6 +163,25 @@ t_big_header_section() {
 	EOF
 }
 
+# maximal_queue_lifetime: a message deferred for longer bounces, with a DSN (Status 4.4.7)
+t_queue_lifetime_expires() {
+	mi_start_fake_smtp '{"require_tls": false, "faults": [{"stage": "mail", "match": "old@", "reply": "451 4.3.0 try later"}]}' --no-tls
+	mi_relay_setup 'relay_tls = none
+maximal_queue_lifetime = 2s
+minimal_backoff_time = 1s
+maximal_backoff_time = 1s'
+	mi_start_relay
+	mi_run s1 swaks --server "127.0.0.1:$MI_RELAY_PORT" --from old@example.com --to r@example.net
+	mi_assert_rc 0
+	mi_relay_wait_log 'to=<r@example.net>.*status=deferred \(451 4.3.0 try later\)' 1 20
+	mi_relay_wait_log 'to=<r@example.net>.*status=bounced \(message expired' 1 30
+	# the notification goes to the sender, from <>, through the relayhost
+	mi_smtp_wait_count 1 30
+	grep -q '^Status: 4.4.7' "$MI_SMTP_MAILDIR"/0001.eml || mi_fail "the DSN has no Status 4.4.7: $(cat "$MI_SMTP_MAILDIR"/0001.eml)"
+	grep -q 'Final-Recipient: rfc822; *r@example.net' "$MI_SMTP_MAILDIR"/0001.eml || mi_fail "the DSN does not name the recipient"
+}
+
+mi_scenario queue-lifetime-expires t_queue_lifetime_expires
 mi_scenario big-header-section t_big_header_section
 mi_scenario smtp-source-into-relay-into-sink t_smtp_source_into_relay_into_sink
 mi_scenario socket-activation t_socket_activation
