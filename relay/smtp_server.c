@@ -577,6 +577,13 @@ static void auth_continue(struct session *s, const char *line)
         auth_result(s, r, challenge, reason);
 }
 
+/* reply_not_implemented - 502 (RFC 5321 4.2.4) for a command this server does not offer */
+static void reply_not_implemented(struct session *s)
+{
+        reply(s, "502 5.5.1 Error: command not implemented");
+        count_error(s);
+}
+
 static void do_command(struct session *s, char *line, size_t len)
 {
         struct smtp_command c;
@@ -625,21 +632,18 @@ static void do_command(struct session *s, char *line, size_t len)
                         do_starttls(s, &c);
                         break;
                 }
-                reply(s, "502 5.5.1 Error: command not implemented");
-                count_error(s);
+                reply_not_implemented(s);
                 break;
         case SMTP_VERB_AUTH:
                 if (s->server->config.sasl_enable) {
                         do_auth(s, &c);
                         break;
                 }
-                reply(s, "502 5.5.1 Error: command not implemented");
-                count_error(s);
+                reply_not_implemented(s);
                 break;
         case SMTP_VERB_BDAT:
         case SMTP_VERB_EXPN:
-                reply(s, "502 5.5.1 Error: command not implemented");
-                count_error(s);
+                reply_not_implemented(s);
                 break;
         case SMTP_VERB_UNKNOWN:
         case SMTP_VERB_MAX:
