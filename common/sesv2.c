@@ -49,7 +49,8 @@ struct sesv2_client {
         char *url;
         char *path;
         char *region;
-        char host[SESV2_HOST_MAX];
+        char host[SESV2_HOST_MAX]; /* the Host header: name[:port] */
+        char name[SESV2_HOST_MAX]; /* without the port */
         char peer[SESV2_PEER_MAX];
         sesv2_credentials_fn get_credentials;
         void *userdata;
@@ -370,7 +371,13 @@ int sesv2_client_new(const struct sesv2_client_options *o, struct sesv2_client *
                 free(c->url);
                 c->url = full;
         }
-        (void)snprintf(c->peer, sizeof c->peer, "%s", c->host);
+        /* the host name without the Host header's port ("[::1]:8443" -> "[::1]") */
+        {
+                size_t n = c->host[0] == '[' ? strcspn(c->host, "]") + 1 : strcspn(c->host, ":");
+
+                (void)snprintf(c->name, sizeof c->name, "%.*s", (int)n, c->host);
+        }
+        (void)snprintf(c->peer, sizeof c->peer, "%s", c->name);
         c->get_credentials = o->get_credentials;
         c->userdata = o->userdata;
         c->timeout_ms = o->timeout_ms ? o->timeout_ms : SESV2_TIMEOUT_MS;
@@ -392,7 +399,7 @@ struct sesv2_client *sesv2_client_free(struct sesv2_client *c)
 
 const char *sesv2_client_host(const struct sesv2_client *c)
 {
-        return c->host;
+        return c->name;
 }
 
 const char *sesv2_client_peer(struct sesv2_client *c)
@@ -488,11 +495,19 @@ static void update_peer(struct sesv2_client *c)
         char ipport[128];
 
         http_client_peer(c->http, ipport, sizeof ipport);
-        if (ipport[0]) {
+        if (!ipport[0])
+                return;
+        {
                 const char *colon = strrchr(ipport, ':');
+                const char *ip = ipport;
+                size_t ip_len = (size_t)(colon - ipport);
 
-                (void)snprintf(c->peer, sizeof c->peer, "%s[%.*s]%s", c->host,
-                               (int)(colon - ipport), ipport, colon);
+                if (ip[0] == '[' && ip_len >= 2) { /* "[::1]:443": the brackets are ours */
+                        ip++;
+                        ip_len -= 2;
+                }
+                (void)snprintf(c->peer, sizeof c->peer, "%s[%.*s]%s", c->name, (int)ip_len, ip,
+                               colon);
         }
 }
 
