@@ -263,6 +263,66 @@ static void test_parse(void **state)
         }
 }
 
+static int no_credentials(void *userdata, bool refresh, const struct aws_credentials **ret,
+                          char *why, size_t why_size)
+{
+        int *calls = userdata;
+
+        (void)refresh;
+        (void)ret;
+        (*calls)++;
+        (void)snprintf(why, why_size, "no instance role");
+        return -ENOENT;
+}
+
+/* sesv2_send_email's verdicts that need no network: a message too large for SES bounces before
+ * anything is asked or sent; no credentials defers, naming why */
+static void test_send_without_network(void **state)
+{
+        static const char *const rcpts[] = {"a@example.net"};
+        /* 30 000 001 bytes are 40 000 004 in base64: over SES's 40 MB */
+        size_t big_len = 30000001;
+        char *big = calloc(1, big_len);
+        int calls = 0;
+        struct sesv2_client_options o = {
+                .endpoint = "http://127.0.0.1:9/base/",
+                .region = "eu-west-1",
+                .get_credentials = no_credentials,
+                .userdata = &calls,
+        };
+        struct sesv2_message m = {
+                .sender = "s@example.com",
+                .recipients = rcpts,
+                .n_recipients = 1,
+                .raw = big,
+                .raw_len = big_len,
+        };
+        struct sesv2_client *c = NULL;
+        struct sesv2_result r;
+
+        (void)state;
+        assert_non_null(big);
+        assert_int_equal(sesv2_client_new(&o, &c), 0);
+        assert_string_equal(sesv2_client_host(c), "127.0.0.1");
+        assert_string_equal(sesv2_client_peer(c), "127.0.0.1");
+        assert_int_equal(sesv2_send_email(c, &m, &r), 0);
+        assert_int_equal(r.verdict, SESV2_BOUNCE);
+        assert_string_equal(r.error_code, "MessageTooLarge");
+        assert_int_equal(calls, 0);
+        m.raw_len = 29999999; /* 40 000 000 in base64: fits */
+        assert_int_equal(sesv2_send_email(c, &m, &r), 0);
+        assert_int_equal(r.verdict, SESV2_DEFER);
+        assert_true(r.account_problem);
+        assert_int_equal(calls, 1);
+        assert_non_null(
+                strstr(r.message, "no AWS credentials to sign the request: no instance role"));
+        free(big);
+        assert_null(sesv2_client_free(c));
+        /* an endpoint that is not an http(s) URL */
+        o.endpoint = "ftp://example.com";
+        assert_int_equal(sesv2_client_new(&o, &c), -EINVAL);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -270,6 +330,7 @@ int main(void)
                 cmocka_unit_test(test_build),
                 cmocka_unit_test(test_build_errors),
                 cmocka_unit_test(test_parse),
+                cmocka_unit_test(test_send_without_network),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
