@@ -252,8 +252,10 @@ struct agent {
         struct smtp_client *client;
         unsigned sent_on_connection;
         time_t last_used;
-        unsigned generation;   /* credentials the connection was opened with */
-        void *transport_agent; /* config.transport's, when set */
+        unsigned generation; /* credentials the connection was opened with */
+
+        /* config.transport's agent, when a transport is set */
+        void *transport_agent;
 };
 
 static double seconds_since(time_t t)

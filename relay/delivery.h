@@ -37,11 +37,13 @@ struct delivery_config {
         const char *ca_file;
         const char *myhostname; /* EHLO, bounces */
         struct retry_policy retry;
-        double max_send_rate;                       /* messages per second, 0: unlimited */
-        unsigned threads;                           /* 0: 4 */
-        unsigned max_messages_per_connection;       /* 0: 100 */
-        unsigned max_idle_sec;                      /* 0: 8 */
-        const struct delivery_transport *transport; /* NULL: SMTP; borrowed, outlives us */
+        double max_send_rate;                 /* messages per second, 0: unlimited */
+        unsigned threads;                     /* 0: 4 */
+        unsigned max_messages_per_connection; /* 0: 100 */
+        unsigned max_idle_sec;                /* 0: 8 */
+
+        /* NULL: SMTP to relayhost; else this transport (borrowed: it outlives the delivery) */
+        const struct delivery_transport *transport;
 };
 
 /* reload_credentials - called from a delivery thread after the relayhost refused the

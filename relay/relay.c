@@ -466,7 +466,8 @@ static int start_delivery_sesapi(struct relay *rl, struct delivery_config *dc)
                 return log_error_errno(
                         -EINVAL,
                         "relay_transport = ses-api needs region (mailinit firstboot writes it to relay.conf)");
-        r = transport_sesapi_new(region, &rl->sesapi, why, sizeof why);
+        r = transport_sesapi_new(region, settings_get_bool(rl->settings, SETTING_IMDS_V1_FALLBACK),
+                                 &rl->sesapi, why, sizeof why);
         if (r < 0)
                 return log_error_errno(r, "Cannot use the SES API: %s",
                                        why[0] ? why : strerror(-r));

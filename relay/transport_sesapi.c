@@ -281,9 +281,10 @@ static int agent_send(void *agent, const struct smtp_client_message *m,
         return -EAGAIN;
 }
 
-int transport_sesapi_new(const char *region, struct transport_sesapi **ret, char *why,
-                         size_t why_size)
+int transport_sesapi_new(const char *region, bool imds_allow_v1, struct transport_sesapi **ret,
+                         char *why, size_t why_size)
 {
+        struct imds_options imds = {.allow_v1 = imds_allow_v1};
         struct transport_sesapi *t = calloc(1, sizeof *t);
         struct sesv2_client *probe = NULL;
         struct sesv2_client_options o = {.region = region};
@@ -301,7 +302,7 @@ int transport_sesapi_new(const char *region, struct transport_sesapi **ret, char
         }
         t->region = strdup(region);
         t->endpoint = sesv2_endpoint(region);
-        t->provider = creds_provider_new(NULL);
+        t->provider = creds_provider_new(&imds);
         if (!t->region || !t->endpoint || !t->provider) {
                 transport_sesapi_free(t);
                 return -ENOMEM;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "delivery.h"
@@ -12,10 +13,11 @@
 
 struct transport_sesapi;
 
-/* transport_sesapi_new - for region (and the endpoint sesv2_endpoint() names). Returns 0, or
- * -EINVAL with why (an endpoint that is not an http(s) URL), -ENOMEM, -EIO. */
-int transport_sesapi_new(const char *region, struct transport_sesapi **ret, char *why,
-                         size_t why_size);
+/* transport_sesapi_new - for region (and the endpoint sesv2_endpoint() names); imds_allow_v1:
+ * imds_v1_fallback for the role's credentials. Returns 0, or -EINVAL with why (an endpoint
+ * that is not an http(s) URL), -ENOMEM, -EIO. */
+int transport_sesapi_new(const char *region, bool imds_allow_v1, struct transport_sesapi **ret,
+                         char *why, size_t why_size);
 
 /* transport_sesapi_ops - the delivery transport (valid until transport_sesapi_free). */
 const struct delivery_transport *transport_sesapi_ops(struct transport_sesapi *t);

@@ -11,7 +11,7 @@
 # credentials and the message goes in the same attempt; credentials that expire are replaced
 # before they are used again; a server clock an hour ahead is handled by signing again; a
 # paused account defers with a warning; a kill -9 loses no acknowledged message.
-# shellcheck disable=SC2317,SC2031 # scenario functions run through mi_scenario, in subshells
+# shellcheck disable=SC2317,SC2031,SC2119 # scenario functions run through mi_scenario, in subshells
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_secrets.sh"
