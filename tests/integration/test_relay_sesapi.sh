@@ -71,13 +71,15 @@ rotated_credentials() {
 	EOF
 }
 
+# ses_rotated_credentials [A-LIFETIME] - the stand-in SES knows A and B; A expires A-LIFETIME
+# seconds after its first request, when given
 ses_rotated_credentials() {
-	local not_after_a=""
-	[[ -n $1 ]] && not_after_a=", \"not_after\": $1"
+	local lifetime_a=""
+	[[ -n ${1:-} ]] && lifetime_a=", \"expires_after_first_use\": $1"
 	cat <<-EOF
 		{"credentials": [
 		  {"access_key_id": "$AKID_A", "secret_access_key": "secretA/$MI_IMDS_DEFAULT_SECRET_KEY",
-		   "session_token": "tokenA/$MI_IMDS_DEFAULT_TOKEN", "role": "mailinit-test-role"$not_after_a},
+		   "session_token": "tokenA/$MI_IMDS_DEFAULT_TOKEN", "role": "mailinit-test-role"$lifetime_a},
 		  {"access_key_id": "$AKID_B", "secret_access_key": "secretB/$MI_IMDS_DEFAULT_SECRET_KEY",
 		   "session_token": "tokenB/$MI_IMDS_DEFAULT_TOKEN", "role": "mailinit-test-role"}]
 	EOF
@@ -163,7 +165,7 @@ t_message_rejected_bounces_with_a_dsn() {
 }
 
 t_expired_token_refreshes_and_sends_at_once() {
-	start "$(rotated_credentials 21600)" "$(ses_rotated_credentials '')
+	start "$(rotated_credentials 21600)" "$(ses_rotated_credentials)
 		, \"faults\": [{\"action\": \"expired_token\", \"access_key_id\": \"$AKID_A\", \"times\": 1}]}"
 	message m1.eml "after a refresh"
 	submit sender@example.com rcpt@example.net m1.eml
@@ -180,14 +182,16 @@ t_expired_token_refreshes_and_sends_at_once() {
 }
 
 t_expiring_credentials_are_replaced_before_use() {
-	local now
-	now=$(date +%s)
-	# IMDS hands out A valid 3 s, then B; SES refuses A from 4 s after the start on
-	start "$(rotated_credentials 3)" "$(ses_rotated_credentials $((now + 4)))}"
+	local first
+	# IMDS hands out A valid for 3 s from the fetch, then B; SES refuses A 3 s after its first
+	# use (which comes after the fetch): A used again after it expired would be refused
+	start "$(rotated_credentials 3)" "$(ses_rotated_credentials 3)}"
 	message m1.eml "with the first key"
 	submit sender@example.com rcpt@example.net m1.eml
 	mi_sesv2_wait_count '"status":200' 1
-	while (($(date +%s) < now + 6)); do sleep 0.2; done
+	first=$("$MI_PYTHON" -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["time"])' "$MI_SES_LOG")
+	# until A has expired for both: IMDS said so at fetch + 3 s <= first use + 3 s
+	"$MI_PYTHON" -c 'import sys,time; time.sleep(max(0, float(sys.argv[1]) + 3.5 - time.time()))' "$first"
 	message m2.eml "with the second key"
 	submit sender@example.com rcpt@example.net m2.eml
 	mi_sesv2_wait_count '"status":200' 2

@@ -18,6 +18,7 @@ Configuration (JSON object; read again when the file changes):
   region                  "eu-west-1"; requests must be signed for it
   credentials             [{access_key_id, secret_access_key, session_token, role, user,
                             expired, not_after (epoch seconds: ExpiredToken afterwards),
+                            expires_after_first_use (seconds after the key's first request),
                             denied}] (default: the stand-in IMDS's role credentials)
   clock_offset_seconds    0 (shifts the server clock: Date header and skew check)
   clock_skew_limit_seconds 300
@@ -87,7 +88,7 @@ ERRORS = {
 CONFIG_KEYS = {"region", "account_id", "credentials", "clock_offset_seconds",
                "clock_skew_limit_seconds", "verified_identities", "faults"}
 CREDENTIAL_KEYS = {"access_key_id", "secret_access_key", "session_token", "role", "user",
-                   "expired", "not_after", "denied"}
+                   "expired", "not_after", "expires_after_first_use", "denied"}
 ACTIONS = {"error", "status_raw", "hang", "drop", "slow", "expired_token"}
 PRE_AUTH_ACTIONS = {"hang", "drop"}
 RULE_KEYS = {"action", "times", "recipient", "sender", "access_key_id", "type", "status",
@@ -168,6 +169,19 @@ class State:
         self.stamp = self._stamp()
         self.log_file = None
         self.connections = 0
+        self.first_use = {}  # access key id -> time of its first accepted signature
+
+    def expired(self, cred):
+        """not_after passed, or expires_after_first_use seconds since the key's first use."""
+        now = time.time()
+        if cred.get("not_after") is not None and now >= float(cred["not_after"]):
+            return True
+        ttl = cred.get("expires_after_first_use")
+        if ttl is None:
+            return False
+        with self.lock:
+            first = self.first_use.setdefault(cred["access_key_id"], now)
+        return now >= first + float(ttl)
 
     def _load(self):
         with open(self.path, encoding="utf-8") as f:
@@ -455,8 +469,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise ApiError("UnrecognizedClientException")
         if not want and tokens:
             raise ApiError("UnrecognizedClientException")
-        if cred.get("expired") or (cred.get("not_after") is not None
-                                   and time.time() >= float(cred["not_after"])):
+        if cred.get("expired") or self.state.expired(cred):
             raise ApiError("ExpiredTokenException")
         now = self.state.now()
         limit = config.skew_limit
