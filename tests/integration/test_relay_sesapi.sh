@@ -10,7 +10,8 @@
 # goes; MessageRejected bounces with a DSN naming the error; ExpiredToken refreshes the role
 # credentials and the message goes in the same attempt; credentials that expire are replaced
 # before they are used again; a server clock an hour ahead is handled by signing again; a
-# paused account defers with a warning; a kill -9 loses no acknowledged message.
+# paused account defers with a warning; 60 recipients go in two calls (50 + 10); a kill -9
+# loses no acknowledged message.
 # shellcheck disable=SC2317,SC2031,SC2119 # scenario functions run through mi_scenario, in subshells
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -226,6 +227,23 @@ t_paused_account_defers_with_a_warning() {
 	mi_stop_relay
 }
 
+t_recipients_in_batches_of_50() {
+	local rcpts
+	rcpts=$(for i in $(seq 1 60); do printf 'r%02d@example.net,' "$i"; done)
+	start
+	message m1.eml "to sixty"
+	submit sender@example.com "${rcpts%,}" m1.eml
+	mi_sesv2_wait_count '"status":200' 2
+	mi_relay_wait_log 'status=sent' 60
+	"$MI_PYTHON" - "$MI_SES_MSGS" <<-'EOF' || mi_fail "recipients: $(cat "$MI_SES_MSGS"/*.json)"
+		import glob, json, sys
+		batches = sorted(len(json.load(open(p))["to"]) for p in glob.glob(sys.argv[1] + "/*.json"))
+		got = sorted(r for p in glob.glob(sys.argv[1] + "/*.json") for r in json.load(open(p))["to"])
+		sys.exit(0 if batches == [10, 50] and got == [f"r{i:02d}@example.net" for i in range(1, 61)] else 1)
+	EOF
+	mi_stop_relay
+}
+
 t_kill_9_loses_nothing() {
 	local i
 	start '{}' '{"faults": [{"action": "drop"}]}'
@@ -261,5 +279,6 @@ mi_scenario expired-token-refreshes-and-sends-at-once t_expired_token_refreshes_
 mi_scenario expiring-credentials-are-replaced-before-use t_expiring_credentials_are_replaced_before_use
 mi_scenario clock-skew-is-signed-again t_clock_skew_is_signed_again
 mi_scenario paused-account-defers-with-a-warning t_paused_account_defers_with_a_warning
+mi_scenario recipients-in-batches-of-50 t_recipients_in_batches_of_50
 mi_scenario kill-9-loses-nothing t_kill_9_loses_nothing
 mi_finish

@@ -115,7 +115,8 @@ class State:
         # to model the role's credentials being rotated
         for c in cred if isinstance(cred, list) and cred else [cred]:
             if not isinstance(c, dict) or set(c) - CREDENTIAL_KEYS:
-                raise ConfigError(f"\"credentials\" (an object or a non-empty list of objects): keys must be among {sorted(CREDENTIAL_KEYS)}")
+                raise ConfigError("\"credentials\" (an object or a non-empty list of objects): "
+                                  f"keys must be among {sorted(CREDENTIAL_KEYS)}")
         self.credentials_served = 0
         tags = config.get("tags")
         if tags is not None and not isinstance(tags, dict):
