@@ -10,7 +10,8 @@
 # goes; MessageRejected bounces with a DSN naming the error; ExpiredToken refreshes the role
 # credentials and the message goes in the same attempt; credentials that expire are replaced
 # before they are used again; a server clock an hour ahead is handled by signing again; a
-# paused account defers with a warning; 60 recipients go in two calls (50 + 10); a kill -9
+# paused account defers with a warning; 60 recipients go in two calls (50 + 10); SIGHUP
+# renews the transport (clean exit under ASan); a kill -9
 # loses no acknowledged message.
 # shellcheck disable=SC2317,SC2031,SC2119 # scenario functions run through mi_scenario, in subshells
 set -euo pipefail
@@ -244,6 +245,21 @@ t_recipients_in_batches_of_50() {
 	mi_stop_relay
 }
 
+t_sighup_renews_the_transport() {
+	start
+	message m1.eml "before SIGHUP"
+	submit sender@example.com rcpt@example.net m1.eml
+	mi_sesv2_wait_count '"status":200' 1
+	kill -HUP "$MI_RELAY_PID"
+	mi_relay_wait_log 'Configuration and credentials read again' 1
+	[[ $(grep -c 'Relaying with the SES API at' "$MI_RELAY_LOG") == 2 ]] || mi_fail "$(cat "$MI_RELAY_LOG")"
+	message m2.eml "after SIGHUP"
+	submit sender@example.com rcpt@example.net m2.eml
+	mi_sesv2_wait_count '"status":200' 2
+	mi_stop_relay
+	[[ $MI_RELAY_RC == 0 ]] || mi_fail "the relay exited $MI_RELAY_RC: $(tail -n 20 "$MI_RELAY_LOG")"
+}
+
 t_kill_9_loses_nothing() {
 	local i
 	start '{}' '{"faults": [{"action": "drop"}]}'
@@ -280,5 +296,6 @@ mi_scenario expiring-credentials-are-replaced-before-use t_expiring_credentials_
 mi_scenario clock-skew-is-signed-again t_clock_skew_is_signed_again
 mi_scenario paused-account-defers-with-a-warning t_paused_account_defers_with_a_warning
 mi_scenario recipients-in-batches-of-50 t_recipients_in_batches_of_50
+mi_scenario sighup-renews-the-transport t_sighup_renews_the_transport
 mi_scenario kill-9-loses-nothing t_kill_9_loses_nothing
 mi_finish
