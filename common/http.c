@@ -31,15 +31,22 @@ struct http_client {
 
 static bool curl_initialised;
 
+int http_global_init(void)
+{
+        if (!curl_initialised) {
+                if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                        return -EIO;
+                curl_initialised = true;
+        }
+        return 0;
+}
+
 struct http_client *http_client_new(void)
 {
         struct http_client *c;
 
-        if (!curl_initialised) {
-                if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                        return NULL;
-                curl_initialised = true;
-        }
+        if (http_global_init() < 0)
+                return NULL;
         c = calloc(1, sizeof *c);
         if (!c)
                 return NULL;
@@ -256,6 +263,20 @@ int http_perform(struct http_client *c, const struct http_request *req, struct h
         if (r < 0 && !c->error[0])
                 (void)snprintf(c->error, sizeof c->error, "%s", curl_easy_strerror(code));
         return r;
+}
+
+void http_client_peer(const struct http_client *c, char *out, size_t size)
+{
+        char *ip = NULL;
+        long port = 0;
+
+        if (size == 0)
+                return;
+        out[0] = '\0';
+        if (curl_easy_getinfo(c->curl, CURLINFO_PRIMARY_IP, &ip) != CURLE_OK || !ip || !*ip)
+                return;
+        (void)curl_easy_getinfo(c->curl, CURLINFO_PRIMARY_PORT, &port);
+        (void)snprintf(out, size, strchr(ip, ':') ? "[%s]:%ld" : "%s:%ld", ip, port);
 }
 
 void http_response_done(struct http_response *resp)

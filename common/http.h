@@ -42,6 +42,10 @@ struct http_client;
 struct http_client *http_client_new(void);
 struct http_client *http_client_free(struct http_client *c);
 
+/* http_global_init - libcurl's global set-up, which is not thread-safe: call it once from the
+ * main thread before threads create clients. Returns 0 or -EIO. */
+int http_global_init(void);
+
 /* http_client_set_ca_file - verify TLS peers against this PEM bundle (borrowed; NULL resets). */
 void http_client_set_ca_file(struct http_client *c, const char *path);
 
@@ -53,6 +57,9 @@ int http_perform(struct http_client *c, const struct http_request *req, struct h
 
 /* http_client_error - curl's description of the last failure ("" when none). Borrowed. */
 const char *http_client_error(const struct http_client *c);
+
+/* http_client_peer - "ip:port" of the last connection (IPv6 in brackets), "" before one. */
+void http_client_peer(const struct http_client *c, char *out, size_t size);
 
 /* http_response_done - release the body. */
 void http_response_done(struct http_response *resp);

@@ -85,6 +85,7 @@ static const struct setting_def defs[SETTING_MAX] = {
         [SETTING_SMTPD_SASL_PATH] = {"smtpd_sasl_path", TYPE_NAME, "mailinit", NULL},
         [SETTING_SMTPD_SASL_CONFIG_DIR] = {"smtpd_sasl_config_dir", TYPE_PATH,
                                            "/etc/mailinit/sasl2", NULL},
+        [SETTING_RELAY_TRANSPORT] = {"relay_transport", TYPE_ENUM, "smtp", "smtp|ses-api"},
 };
 
 /* CA bundles of the distributions we package for, first existing one wins. */
@@ -653,6 +654,19 @@ static int check_smtpd(const struct settings *s, struct config_error *err)
         return 0;
 }
 
+/* check_relay_transport - the SES API is the built-in relay's; Postfix relays over SMTP */
+static int check_relay_transport(const struct settings *s, struct config_error *err)
+{
+        const struct setting_value *t = &s->v[SETTING_RELAY_TRANSPORT];
+
+        if (strcmp(t->value, "ses-api") == 0 && strcmp(s->v[SETTING_MODE].value, "postfix") == 0)
+                return config_error_set(
+                        err,
+                        "%s: parameter 'relay_transport': 'ses-api' needs mode = builtin (Postfix relays over SMTP only)",
+                        t->origin);
+        return 0;
+}
+
 int settings_finalize(struct settings *s, struct config_error *err)
 {
         struct setting_value *units = &s->v[SETTING_RESTART_UNITS];
@@ -687,6 +701,9 @@ int settings_finalize(struct settings *s, struct config_error *err)
         if (r < 0)
                 return r;
         r = check_smtpd(s, err);
+        if (r < 0)
+                return r;
+        r = check_relay_transport(s, err);
         if (r < 0)
                 return r;
         s->finalized = true;

@@ -42,6 +42,8 @@ enum setting_key {
         SETTING_SMTPD_SASL_AUTH_ENABLE, /* its AUTH (Cyrus SASL server), only after STARTTLS */
         SETTING_SMTPD_SASL_PATH,        /* Cyrus application name: <config_dir>/<name>.conf */
         SETTING_SMTPD_SASL_CONFIG_DIR,
+        SETTING_RELAY_TRANSPORT, /* smtp (relayhost) or ses-api (SES v2 SendEmail, role credentials)
+                                  */
         SETTING_MAX,
         SETTING_INVALID = -1,
 };

@@ -190,6 +190,13 @@ static int secret_exit_code(int error)
         }
 }
 
+/* uses_ses_api - the built-in relay delivers with the SES API: no SMTP credentials at all */
+static bool uses_ses_api(const struct settings *st)
+{
+        return strcmp(settings_get(st, SETTING_MODE), "builtin") == 0 &&
+               strcmp(settings_get(st, SETTING_RELAY_TRANSPORT), "ses-api") == 0;
+}
+
 /* print_dry_run - the header describing the sources, then every key with its origin */
 static void print_dry_run(const struct sources *s, const struct fetched_secret *secret, FILE *out)
 {
@@ -220,7 +227,10 @@ static void print_dry_run(const struct sources *s, const struct fetched_secret *
                         fprintf(out, "# autoscaling lifecycle state: %s\n", md->lifecycle_state);
                 fprintf(out, "# user-data: %s\n", s->userdata_summary);
         }
-        if (secret) {
+        if (uses_ses_api(s->settings)) {
+                fprintf(out,
+                        "# secret: not needed (relay_transport = ses-api: the relay signs SES API requests with the instance role)\n");
+        } else if (secret) {
                 fprintf(out, "# secret: %s%s%s\n", settings_get(s->settings, SETTING_SECRET_ID),
                         secret->version_id ? ", version " : "",
                         secret->version_id ? secret->version_id : "");
@@ -513,6 +523,16 @@ static int fetch_credentials(struct run *run)
         char why[FETCH_SECRET_ERROR_MAX];
         int r;
 
+        if (uses_ses_api(run->s.settings)) {
+                log_info(
+                        "relay_transport = ses-api: no SMTP credentials to fetch, the relay signs SES API requests with %s",
+                        run->s.have_role_credentials ? "the instance role's credentials"
+                                                     : "the credential chain's credentials");
+                if (!run->s.have_role_credentials && !getenv("AWS_ACCESS_KEY_ID"))
+                        log_warning(
+                                "No instance role is attached: the relay will have no credentials for the SES API until one is");
+                return EX_OK;
+        }
         if (!*settings_get(run->s.settings, SETTING_SECRET_ID))
                 return fail_run(
                         run, EX_CONFIG,
@@ -621,7 +641,8 @@ static int run_steps(struct run *run)
                 return send_confirmation(run);
         }
 
-        if (run->o.dry_run && !*settings_get(run->s.settings, SETTING_SECRET_ID)) {
+        if (run->o.dry_run && !*settings_get(run->s.settings, SETTING_SECRET_ID) &&
+            !uses_ses_api(run->s.settings)) {
                 print_dry_run(&run->s, NULL, stdout);
                 printf("# would write nothing: without secret_id there are no SMTP credentials\n");
                 return EX_OK;

@@ -26,6 +26,7 @@ static const enum setting_key relay_keys[] = {
         SETTING_REGION,
         SETTING_RELAYHOST,
         SETTING_RELAY_TLS,
+        SETTING_RELAY_TRANSPORT,
         SETTING_TLS_CA_FILE,
         SETTING_MYDOMAIN,
         SETTING_MYORIGIN,
@@ -112,10 +113,15 @@ int write_builtin(const struct writer_context *ctx, char *why, size_t why_size)
         const char *cred_tmp = NULL;
         struct file_batch *batch = NULL;
         struct passwd *relay_user;
+        bool ses_api = strcmp(settings_get(ctx->settings, SETTING_RELAY_TRANSPORT), "ses-api") == 0;
         int r;
 
         conf = render_relay_conf(ctx->settings, ctx->instance_id);
-        cred = render_credentials(ctx->creds, settings_get(ctx->settings, SETTING_SECRET_ID));
+        if (ses_api)
+                cred = strdup(""); /* not written: the relay signs with the instance role */
+        else
+                cred = render_credentials(ctx->creds,
+                                          settings_get(ctx->settings, SETTING_SECRET_ID));
         conf_io = path_under_root(ctx->root, RELAY_CONF_PATH);
         cred_io = path_under_root(ctx->root, cred_path);
         batch = file_batch_new();
@@ -127,14 +133,19 @@ int write_builtin(const struct writer_context *ctx, char *why, size_t why_size)
                 char *masked = secret_mask_apply(cred);
 
                 fprintf(ctx->dry_out, "# would write %s (mode 0644):\n%s", RELAY_CONF_PATH, conf);
-                fprintf(ctx->dry_out, "# would write %s (mode 0600):\n%s", cred_path,
-                        masked ? masked : "");
+                if (ses_api)
+                        fprintf(ctx->dry_out,
+                                "# would write no %s: relay_transport = ses-api needs no SMTP credentials\n",
+                                cred_path);
+                else
+                        fprintf(ctx->dry_out, "# would write %s (mode 0600):\n%s", cred_path,
+                                masked ? masked : "");
                 free(masked);
                 r = 0;
                 goto out;
         }
         r = mkdir_parents(conf_io);
-        if (r >= 0)
+        if (r >= 0 && !ses_api)
                 r = mkdir_parents(cred_io);
         if (r < 0) {
                 snprintf(why, why_size, "cannot create the directories of %s and %s: %s",
@@ -146,6 +157,8 @@ int write_builtin(const struct writer_context *ctx, char *why, size_t why_size)
                 snprintf(why, why_size, "cannot write %s: %s", RELAY_CONF_PATH, strerror(-r));
                 goto out;
         }
+        if (ses_api)
+                goto commit;
         r = file_batch_stage(batch, cred_io, cred, strlen(cred), 0600, &cred_tmp);
         if (r < 0) {
                 snprintf(why, why_size, "cannot write %s: %s", cred_path, strerror(-r));
@@ -160,10 +173,11 @@ int write_builtin(const struct writer_context *ctx, char *why, size_t why_size)
                          strerror(-r));
                 goto out;
         }
+commit:
         r = file_batch_commit(batch);
         if (r < 0)
-                snprintf(why, why_size, "cannot replace %s and %s: %s", RELAY_CONF_PATH, cred_path,
-                         strerror(-r));
+                snprintf(why, why_size, "cannot replace %s%s%s: %s", RELAY_CONF_PATH,
+                         ses_api ? "" : " and ", ses_api ? "" : cred_path, strerror(-r));
 out:
         file_batch_free(batch);
         free(conf);

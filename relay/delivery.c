@@ -253,6 +253,9 @@ struct agent {
         unsigned sent_on_connection;
         time_t last_used;
         unsigned generation; /* credentials the connection was opened with */
+
+        /* config.transport's agent, when a transport is set */
+        void *transport_agent;
 };
 
 static double seconds_since(time_t t)
@@ -304,6 +307,23 @@ static int connect_agent(struct agent *a, struct smtp_client_error *err)
         return 0;
 }
 
+/* transport_send - one batch through config.transport (no connection of ours to manage) */
+static int transport_send(struct agent *a, const struct smtp_client_message *m,
+                          struct smtp_rcpt_result *rcpt, struct smtp_reply *final,
+                          struct smtp_client_error *err)
+{
+        const struct delivery_transport *t = a->d->config.transport;
+
+        if (!a->transport_agent)
+                a->transport_agent = t->agent_new(t->userdata);
+        if (!a->transport_agent) {
+                err->cls = DELIVERY_TEMPFAIL;
+                copy_text(err->text, sizeof err->text, "out of memory");
+                return -ENOMEM;
+        }
+        return t->send(a->transport_agent, m, rcpt, final, err);
+}
+
 /* status_from_reply - the enhanced status of a reply, or a default for its class */
 static void status_from_reply(const char *text, int code, char *out, size_t size)
 {
@@ -337,7 +357,10 @@ static void log_outcome(const struct agent *a, const char *id, const char *rcpt,
                              : o->cls == DELIVERY_PERMFAIL ? "bounced"
                                                            : "deferred";
         char dsn[16];
-        const char *relay = a->client ? smtp_client_peer(a->client) : "none";
+        const char *relay = a->d->config.transport && a->transport_agent
+                                    ? a->d->config.transport->peer(a->transport_agent)
+                            : a->client ? smtp_client_peer(a->client)
+                                        : "none";
         char fields[3][600];
         const char *const journal[] = {fields[0], fields[1], fields[2], NULL};
 
@@ -587,8 +610,9 @@ static void deliver(struct agent *a, const struct due_entry *entry)
                                 break;
                         sleep_ms(wait / 1000 + 1);
                 }
-                r = connect_agent(a, &err);
-                if (r >= 0) {
+                r = d->config.transport ? transport_send(a, &m, results, &final, &err)
+                                        : connect_agent(a, &err);
+                if (r >= 0 && !d->config.transport) {
                         r = smtp_client_send(a->client, &m, results, &final, &err);
                         if (r == -ENOTCONN) {
                                 /* The kept connection had gone (SES closes idle ones) and
@@ -671,7 +695,7 @@ static void deliver(struct agent *a, const struct due_entry *entry)
                                 copy_text(last_reply, sizeof last_reply, o.text);
                         log_outcome(a, entry->id, batch[i], env.arrival, &o, &record);
                 }
-                if (final.code == 0 || final.code >= 400)
+                if (a->client && (final.code == 0 || final.code >= 400))
                         (void)smtp_client_rset(a->client, &err);
         }
 
@@ -736,6 +760,8 @@ static void *agent_thread(void *userdata)
         while (take_due(a.d, &entry))
                 deliver(&a, &entry);
         smtp_client_quit(a.client);
+        if (a.d->config.transport)
+                a.d->config.transport->agent_free(a.transport_agent);
         return NULL;
 }
 

@@ -17,6 +17,20 @@
  * due times (new mail now, deferred mail after its backoff). Outcomes are logged one line per
  * recipient in Postfix's format and kept in the spool state. */
 
+/* A transport other than SMTP to the relayhost (relay_transport = ses-api): each delivery
+ * thread gets its own agent; send() has smtp_client_send()'s contract (returns 0 when the
+ * server answered: rcpt[] and *final hold the outcome; -errno with err when nothing got
+ * through, err->cls saying whether to defer). Spool, schedule, retries, bounces, rate pacing
+ * and delivery records stay delivery.c's. */
+struct delivery_transport {
+        void *(*agent_new)(void *userdata); /* NULL on ENOMEM */
+        void (*agent_free)(void *agent);    /* NULL-tolerant */
+        int (*send)(void *agent, const struct smtp_client_message *m, struct smtp_rcpt_result *rcpt,
+                    struct smtp_reply *final, struct smtp_client_error *err);
+        const char *(*peer)(void *agent); /* "host[ip]:port" for log lines */
+        void *userdata;
+};
+
 struct delivery_config {
         struct relayhost relayhost;
         enum relay_tls_mode tls;
@@ -27,6 +41,9 @@ struct delivery_config {
         unsigned threads;                     /* 0: 4 */
         unsigned max_messages_per_connection; /* 0: 100 */
         unsigned max_idle_sec;                /* 0: 8 */
+
+        /* NULL: SMTP to relayhost; else this transport (borrowed: it outlives the delivery) */
+        const struct delivery_transport *transport;
 };
 
 /* reload_credentials - called from a delivery thread after the relayhost refused the

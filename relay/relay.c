@@ -41,6 +41,7 @@
 #include "smtpd_sasl.h"
 #include "smtpd_tls.h"
 #include "spool.h"
+#include "transport_sesapi.h"
 
 #define MAILINIT_CONF      "/etc/mailinit/mailinit.conf"
 #define RELAY_CONF         "/etc/mailinit/relay.conf"
@@ -57,6 +58,7 @@ struct relay {
         struct spool *spool;
         struct smtp_server *server;
         struct delivery *delivery;
+        struct transport_sesapi *sesapi; /* relay_transport = ses-api */
         struct network networks[NETWORKS_MAX];
         size_t n_networks;
         char *pid_path;
@@ -440,6 +442,50 @@ static int on_reload(sd_event_source *source, const struct signalfd_siginfo *si,
         return 0;
 }
 
+/* scan_queue - every queued message into the new delivery's schedule */
+static int scan_queue(struct relay *rl)
+{
+        int r = delivery_scan(rl->delivery);
+
+        if (r < 0)
+                return log_error_errno(r, "Cannot read the queue in %s: %m", spool_dir(rl->spool));
+        if (r > 0)
+                log_info("Picked up %d queued message(s)", r);
+        return 0;
+}
+
+/* start_delivery_sesapi - relay_transport = ses-api: SendEmail signed with the credential
+ * chain's credentials; no credentials file, no relayhost */
+static int start_delivery_sesapi(struct relay *rl, struct delivery_config *dc)
+{
+        const char *region = settings_get(rl->settings, SETTING_REGION);
+        char why[512] = "";
+        int r;
+
+        if (!*region)
+                return log_error_errno(
+                        -EINVAL,
+                        "relay_transport = ses-api needs region (mailinit firstboot writes it to relay.conf)");
+        r = transport_sesapi_new(region, settings_get_bool(rl->settings, SETTING_IMDS_V1_FALLBACK),
+                                 &rl->sesapi, why, sizeof why);
+        if (r < 0)
+                return log_error_errno(r, "Cannot use the SES API: %s",
+                                       why[0] ? why : strerror(-r));
+        dc->transport = transport_sesapi_ops(rl->sesapi);
+        (void)snprintf(dc->relayhost.host, sizeof dc->relayhost.host, "%s",
+                       transport_sesapi_host(rl->sesapi));
+        dc->relayhost.port = 443;
+        r = delivery_new(dc, rl->spool, NULL, rl, &rl->delivery);
+        if (r < 0)
+                return log_error_errno(r, "Cannot start delivery: %m");
+        r = scan_queue(rl);
+        if (r < 0)
+                return r;
+        log_info("Relaying with the SES API at %s (SendEmail, raw content, region %s)",
+                 transport_sesapi_endpoint(rl->sesapi), region);
+        return 0;
+}
+
 static int start_delivery(struct relay *rl)
 {
         struct delivery_config dc = {
@@ -463,6 +509,9 @@ static int start_delivery(struct relay *rl)
 
         if (!*dc.myhostname)
                 dc.myhostname = "localhost";
+        rl->sesapi = transport_sesapi_free(rl->sesapi); /* delivery is stopped: unused */
+        if (strcmp(settings_get(rl->settings, SETTING_RELAY_TRANSPORT), "ses-api") == 0)
+                return start_delivery_sesapi(rl, &dc);
         if (relayhost_parse(settings_get(rl->settings, SETTING_RELAYHOST), &dc.relayhost) < 0)
                 return log_error_errno(
                         -EINVAL,
@@ -647,6 +696,7 @@ out:
         sd_event_source_disable_unref(status_timer);
         rl.server = smtp_server_free(rl.server);
         rl.delivery = delivery_free(rl.delivery);
+        rl.sesapi = transport_sesapi_free(rl.sesapi);
         if (rl.pid_path) {
                 (void)unlink(rl.pid_path);
                 free(rl.pid_path);

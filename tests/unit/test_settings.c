@@ -157,6 +157,7 @@ static const struct {
         {"smtpd_sasl_auth_enable", "no"},
         {"smtpd_sasl_path", "mailinit"},
         {"smtpd_sasl_config_dir", "/etc/mailinit/sasl2"},
+        {"relay_transport", "smtp"},
 };
 
 static void test_defaults(void **state)
@@ -288,6 +289,36 @@ static void test_relay_tls_none(void **state)
 
                 settings_allow_missing_region(s);
                 assert_int_equal(settings_finalize(s, &err), 0);
+                settings_free(s);
+        }
+}
+
+/* relay_transport: smtp or ses-api; the SES API is the built-in relay's only */
+static void test_relay_transport(void **state)
+{
+        static const struct {
+                const char *text;
+                int want_r;
+                const char *want_message;
+        } cases[] = {
+                {"relay_transport = ses-api\n", 0, NULL},
+                {"relay_transport = smtp\nmode = postfix\n", 0, NULL},
+                {"relay_transport = ses-api\nmode = builtin\n", 0, NULL},
+                {"relay_transport = ses-api\nmode = postfix\n", -EINVAL,
+                 "test.conf:1: parameter 'relay_transport': 'ses-api' needs mode = builtin"},
+                {"relay_transport = sesapi\n", -EINVAL, "relay_transport"},
+        };
+
+        (void)state;
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                struct config_error err = {.message = ""};
+                struct settings *s = new_with_region();
+
+                assert_int_equal(apply_text(s, cases[i].text, &err), 0);
+                print_message("%s-> %s\n", cases[i].text, err.message);
+                assert_int_equal(settings_finalize(s, &err), cases[i].want_r);
+                if (cases[i].want_message)
+                        assert_non_null(strstr(err.message, cases[i].want_message));
                 settings_free(s);
         }
 }
@@ -1026,6 +1057,7 @@ int main(void)
                 cmocka_unit_test(test_relayhost_follows_region),
                 cmocka_unit_test(test_region_missing),
                 cmocka_unit_test(test_relay_tls_none),
+                cmocka_unit_test(test_relay_transport),
                 cmocka_unit_test(test_restart_units_by_mode),
                 cmocka_unit_test(test_typed_values),
                 cmocka_unit_test(test_precedence_any_order),

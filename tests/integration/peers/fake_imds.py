@@ -111,8 +111,13 @@ class State:
         self.token_ttl_max = int(config.get("token_ttl_max", TTL_MAX))
         self.started = time.time()
         cred = config.get("credentials") or {}
-        if not isinstance(cred, dict) or set(cred) - CREDENTIAL_KEYS:
-            raise ConfigError(f"\"credentials\" keys must be among {sorted(CREDENTIAL_KEYS)}")
+        # a list: the Nth credentials request gets the Nth entry (the last one thereafter),
+        # to model the role's credentials being rotated
+        for c in cred if isinstance(cred, list) and cred else [cred]:
+            if not isinstance(c, dict) or set(c) - CREDENTIAL_KEYS:
+                raise ConfigError("\"credentials\" (an object or a non-empty list of objects): "
+                                  f"keys must be among {sorted(CREDENTIAL_KEYS)}")
+        self.credentials_served = 0
         tags = config.get("tags")
         if tags is not None and not isinstance(tags, dict):
             raise ConfigError("\"tags\" must be an object or null")
@@ -174,6 +179,10 @@ class State:
 
     def credentials(self):
         cred = self.config.get("credentials") or {}
+        if isinstance(cred, list):
+            with self.lock:
+                cred = cred[min(self.credentials_served, len(cred) - 1)]
+                self.credentials_served += 1
         expiration = cred.get("expiration", 6 * 3600)
         if isinstance(expiration, (int, float)):
             expiration = utc_iso(time.time() + expiration)
