@@ -11,12 +11,16 @@
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "address.h"
+#include "config.h"
 #include "doctor.h"
+#include "fileio.h"
 #include "probe.h"
+#include "secret_mask.h"
 #include "smtp_client.h"
 
 #define SES_SUBMISSION_PORT     587
@@ -257,11 +261,50 @@ static void check_auth(struct doctor *d, const struct relay_target *t)
                           "the relayhost offers no AUTH: the credentials were not checked");
         else
                 check_set(d, CHECK_RELAYHOST_AUTH, CHECK_OK,
-                          "AUTH accepted for the secret's SMTP credentials (QUIT, no mail sent)");
+                          "AUTH accepted for the SMTP credentials of %s (QUIT, no mail sent)",
+                          d->creds_from_file ? settings_get(d->s.settings, SETTING_CREDENTIALS_FILE)
+                                             : "the secret");
         if (!smtp_client_authenticated(c))
                 check_fix(d, CHECK_RELAYHOST_AUTH,
                           "SES always offers AUTH after STARTTLS: check that relayhost names SES");
         (void)smtp_client_quit(c);
+}
+
+/* credentials_from_file - the built-in relay's own copy of the credentials (credentials_file,
+ * written by firstboot), for the AUTH check when the secret could not be read. true when
+ * both keys were there. */
+static bool credentials_from_file(struct doctor *d)
+{
+        const char *path = settings_get(d->s.settings, SETTING_CREDENTIALS_FILE);
+        struct config_file *f = NULL;
+        struct config_error err;
+        char *io;
+        const char *user, *pass;
+        bool ok = false;
+
+        if (strcmp(settings_get(d->s.settings, SETTING_MODE), "builtin") != 0)
+                return false;
+        io = path_under_root(d->o.root, path);
+        if (!io || config_read_file(io, path, &f, &err) < 0) {
+                free(io);
+                return false;
+        }
+        free(io);
+        user = config_file_get(f, "smtp_username");
+        pass = config_file_get(f, "smtp_password");
+        if (user && pass && *user && *pass) {
+                d->secret.smtp.username = strdup(user);
+                d->secret.smtp.password = strdup(pass);
+                if (d->secret.smtp.password)
+                        (void)secret_mask_add(d->secret.smtp.password);
+                ok = d->secret.smtp.username && d->secret.smtp.password;
+        }
+        config_file_free(f);
+        if (ok) {
+                d->have_smtp_creds = true;
+                d->creds_from_file = true;
+        }
+        return ok;
 }
 
 void check_relayhost(struct doctor *d)
@@ -313,8 +356,9 @@ void check_relayhost(struct doctor *d)
                           "credentials are sent only over TLS (see relayhost-tls)");
                 return;
         }
-        if (!d->have_smtp_creds) {
-                check_set(d, CHECK_RELAYHOST_AUTH, CHECK_SKIP, "no SMTP credentials (see secret)");
+        if (!d->have_smtp_creds && !credentials_from_file(d)) {
+                check_set(d, CHECK_RELAYHOST_AUTH, CHECK_SKIP,
+                          "no SMTP credentials (see secret; credentials_file neither)");
                 return;
         }
         check_auth(d, &t);

@@ -23,9 +23,13 @@
 
 #include <jansson.h>
 
+#include "config.h"
+#include "fileio.h"
 #include "log.h"
 #include "parse.h"
 #include "secret_mask.h"
+
+#define RELAY_CONF "/etc/mailinit/relay.conf"
 
 static const char *const check_names[CHECK_ID_MAX] = {
         [CHECK_CONFIG] = "config",
@@ -243,11 +247,37 @@ static void check_config_result(struct doctor *d)
          * knows it (ses-api: the relay calls SES's API instead of SMTP) is handled here. */
         if (transport != SETTING_INVALID && strcmp(settings_get(st, transport), "ses-api") == 0)
                 d->relay_over_api = true;
-        check_set(d, CHECK_CONFIG, CHECK_OK, "mode %s, relayhost %s, region %s%s",
+        check_set(d, CHECK_CONFIG, CHECK_OK, "mode %s, relayhost %s, region %s%s%s",
                   settings_get(st, SETTING_MODE), settings_get(st, SETTING_RELAYHOST),
                   *settings_get(st, SETTING_REGION) ? settings_get(st, SETTING_REGION)
                                                     : "(unknown)",
-                  d->relay_over_api ? ", relay_transport ses-api" : "");
+                  d->relay_over_api ? ", relay_transport ses-api" : "",
+                  d->used_relay_conf ? " (with " RELAY_CONF ": no instance metadata)" : "");
+}
+
+/* apply_relay_conf - without metadata, user-data and tags are unknown: take the values
+ * firstboot resolved for the built-in relay from relay.conf (when it exists), as the relay
+ * does. Returns 0 (also when there is none) or -errno with d->s.message set. */
+static int apply_relay_conf(struct doctor *d)
+{
+        struct config_file *f = NULL;
+        char *io = path_under_root(d->o.root, RELAY_CONF);
+        int r;
+
+        if (!io)
+                return -ENOMEM;
+        r = config_read_file(io, RELAY_CONF, &f, &d->s.message);
+        free(io);
+        if (r == -ENOENT)
+                return 0;
+        if (r >= 0)
+                r = settings_apply_file(d->s.settings, f, &d->s.message);
+        config_file_free(f);
+        if (r >= 0)
+                d->used_relay_conf = true;
+        else
+                d->s.failure = SOURCES_CONFIG;
+        return r;
 }
 
 /* config_failed - the configuration cannot be used: say where, skip the rest */
@@ -280,7 +310,9 @@ static void run_checks(struct doctor *d)
                 return;
         }
         check_imds(d, &md);
-        r = sources_finish(&d->s, d->imds_ok ? &md : NULL);
+        r = d->imds_ok ? 0 : apply_relay_conf(d);
+        if (r >= 0)
+                r = sources_finish(&d->s, d->imds_ok ? &md : NULL);
         instance_metadata_done(&md);
         if (r < 0) {
                 config_failed(d);

@@ -74,12 +74,14 @@ struct doctor {
         struct check checks[CHECK_ID_MAX];
         struct sources s;
         bool config_ok;           /* settings are final (s.settings usable) */
+        bool used_relay_conf;     /* no metadata: relay.conf's resolved values were applied */
         struct imds_client *imds; /* NULL when metadata is disabled or unreachable */
         bool imds_ok;             /* instance metadata read (s.md after sources_finish) */
         bool have_aws_creds;      /* environment or role credentials */
         struct aws_credentials role_credentials;
         char principal[160];  /* "role NAME" or "environment credentials" */
-        bool have_smtp_creds; /* from the secret */
+        bool have_smtp_creds; /* from the secret, else from credentials_file */
+        bool creds_from_file; /* ... from credentials_file (the built-in relay's copy) */
         struct fetched_secret secret;
         bool relay_over_api; /* relay_transport = ses-api: no SMTP towards SES */
         bool relayhost_reachable;

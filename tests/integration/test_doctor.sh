@@ -149,7 +149,7 @@ t_healthy() {
 	check run relayhost-dns ok '127\.0\.0\.1 is an IP address'
 	check run relayhost-port ok "127\.0\.0\.1\[127\.0\.0\.1\]:$MI_SMTP_PORT accepts connections"
 	check run relayhost-tls ok '^STARTTLS with TLSv1\.[23]; the certificate is valid for 127\.0\.0\.1'
-	check run relayhost-auth ok 'AUTH accepted .*no mail sent'
+	check run relayhost-auth ok 'AUTH accepted for the SMTP credentials of the secret \(QUIT, no mail sent\)$'
 	check run spf ok '^example\.com: v=spf1 include:amazonses\.com ~all$'
 	check run dmarc ok '^_dmarc\.example\.com: v=DMARC1;p=quarantine'
 	check run dkim ok '^2 selectors of example\.com point to SES .*: sel1, sel2$'
@@ -208,8 +208,17 @@ t_imds_down() {
 	check run iam-role skip 'needs the instance metadata'
 	check run secret skip 'no AWS credentials'
 	check run relayhost-tls ok
-	check run relayhost-auth skip 'no SMTP credentials'
-	check run config ok 'region \(unknown\)'
+	# without the secret, the built-in relay's own copy of the credentials is checked
+	check run relayhost-auth ok 'AUTH accepted for the SMTP credentials of /etc/mailinit/credentials'
+	check run config ok 'region \(unknown\)$'
+	# without metadata, the values firstboot resolved for the relay (relay.conf) count
+	printf 'region = eu-west-1\nnotify_from = ops@relay-conf.example\n' \
+		>"$MI_RELAY_ROOT/etc/mailinit/relay.conf"
+	doctor run2
+	check run2 config ok 'region eu-west-1 \(with /etc/mailinit/relay\.conf: no instance metadata\)$'
+	rm "$MI_RELAY_ROOT/etc/mailinit/credentials"
+	doctor run3
+	check run3 relayhost-auth skip 'no SMTP credentials'
 }
 
 t_token_hang() {
@@ -229,7 +238,7 @@ t_no_role() {
 	check run imds ok
 	check run iam-role fail '^no IAM role: no instance profile is attached to instance i-0123456789abcdef0$' 'associate-iam-instance-profile'
 	check run secret skip 'no AWS credentials'
-	check run relayhost-auth skip 'no SMTP credentials'
+	check run relayhost-auth ok 'credentials of /etc/mailinit/credentials'
 	only_problems run iam-role
 }
 
@@ -243,7 +252,7 @@ t_secret_denied() {
 	doctor run
 	mi_assert_rc 69
 	check run secret fail 'not authorized to perform: secretsmanager:GetSecretValue' "allow secretsmanager:GetSecretValue on secret 'mailinit/ses' to role mailinit-test-role"
-	check run relayhost-auth skip 'no SMTP credentials'
+	check run relayhost-auth ok 'credentials of /etc/mailinit/credentials'
 	only_problems run secret
 }
 
