@@ -24,8 +24,10 @@
 
 #include "dns.h"
 #include "doctor.h"
+#include "records.h"
 
-#define SES_SPF_INCLUDE "include:amazonses.com"
+#define SES_SPF_DOMAIN  "amazonses.com"
+#define SES_SPF_INCLUDE "include:" SES_SPF_DOMAIN
 
 /* sender_domain - mydomain, else the domain of notify_from; NULL when neither has one */
 static const char *sender_domain(const struct doctor *d)
@@ -39,38 +41,6 @@ static const char *sender_domain(const struct doctor *d)
         if (at && at[1])
                 return at + 1;
         return NULL;
-}
-
-/* has_prefix_word - s starts with prefix (case-insensitive), then a space, ';' or the end */
-static bool has_prefix_word(const char *s, const char *prefix)
-{
-        size_t n = strlen(prefix);
-
-        while (*s == ' ')
-                s++;
-        return strncasecmp(s, prefix, n) == 0 && (s[n] == '\0' || s[n] == ' ' || s[n] == ';');
-}
-
-/* spf_includes_ses - an include:amazonses.com term (qualifier '+' or none) */
-static bool spf_includes_ses(const char *record)
-{
-        const char *p = record;
-        size_t n = strlen(SES_SPF_INCLUDE);
-
-        while (*p) {
-                size_t len;
-
-                p += strspn(p, " ");
-                len = strcspn(p, " ");
-                if (*p == '+') {
-                        p++;
-                        len--;
-                }
-                if (len == n && strncasecmp(p, SES_SPF_INCLUDE, n) == 0)
-                        return true;
-                p += len;
-        }
-        return false;
 }
 
 static void check_spf(struct doctor *d, const char *domain)
@@ -92,7 +62,7 @@ static void check_spf(struct doctor *d, const char *domain)
                 return;
         }
         for (size_t i = 0; i < txt.n; i++)
-                if (has_prefix_word(txt.records[i], "v=spf1")) {
+                if (spf_is_record(txt.records[i])) {
                         spf = spf ? spf : txt.records[i];
                         n_spf++;
                 }
@@ -114,7 +84,7 @@ static void check_spf(struct doctor *d, const char *domain)
                           SES_SPF_INCLUDE, mail_from ? " and MX 10 feedback-smtp." : "",
                           mail_from ? (*region ? region : "REGION") : "",
                           mail_from ? ".amazonses.com" : "");
-        } else if (!spf_includes_ses(spf)) {
+        } else if (!spf_includes(spf, SES_SPF_DOMAIN)) {
                 check_set(d, CHECK_SPF, CHECK_WARN, "the SPF record of %s does not include %s: %s",
                           name, SES_SPF_INCLUDE, spf);
                 check_fix(d, CHECK_SPF, "add %s to it, before its 'all' term", SES_SPF_INCLUDE);
@@ -146,8 +116,9 @@ static void check_spf(struct doctor *d, const char *domain)
 static void check_dmarc(struct doctor *d, const char *domain)
 {
         struct dns_txt txt = {0};
-        const char *dmarc = NULL, *p;
-        char name[DNS_NAME_MAX], why[DNS_ERROR_MAX] = "";
+        const char *dmarc = NULL;
+        char name[DNS_NAME_MAX], why[DNS_ERROR_MAX] = "", policy[32];
+        bool has_policy;
         size_t n_dmarc = 0;
         int r;
 
@@ -160,14 +131,11 @@ static void check_dmarc(struct doctor *d, const char *domain)
                 return;
         }
         for (size_t i = 0; i < txt.n; i++)
-                if (has_prefix_word(txt.records[i], "v=DMARC1")) {
+                if (dmarc_is_record(txt.records[i])) {
                         dmarc = dmarc ? dmarc : txt.records[i];
                         n_dmarc++;
                 }
-        p = dmarc ? strcasestr(dmarc, "p=") : NULL;
-        /* "p=" as a tag of its own, not the tail of "sp=" */
-        while (p && p != dmarc && p[-1] != ';' && p[-1] != ' ')
-                p = strcasestr(p + 2, "p=");
+        has_policy = dmarc && dmarc_policy(dmarc, policy, sizeof policy) >= 0;
         if (n_dmarc > 1) {
                 check_set(d, CHECK_DMARC, CHECK_FAIL,
                           "%s has %zu DMARC records: receivers ignore them all (RFC 7489 6.6.3)",
@@ -181,12 +149,15 @@ static void check_dmarc(struct doctor *d, const char *domain)
                         d, CHECK_DMARC,
                         "add %s TXT \"v=DMARC1;p=quarantine;rua=mailto:postmaster@%s\" (SES does not add it; large mailbox providers expect one)",
                         name, domain);
-        } else if (!p) {
+        } else if (!has_policy) {
                 check_set(d, CHECK_DMARC, CHECK_WARN,
                           "the DMARC record of %s has no policy (p=): %s", domain, dmarc);
                 check_fix(d, CHECK_DMARC, "add p=none, p=quarantine or p=reject to it");
         } else {
-                check_set(d, CHECK_DMARC, CHECK_OK, "%s: %s", name, dmarc);
+                check_set(d, CHECK_DMARC, CHECK_OK, "%s: %s%s", name, dmarc,
+                          strcasecmp(policy, "none") == 0
+                                  ? " (p=none: reports only, nothing is quarantined)"
+                                  : "");
         }
         dns_txt_done(&txt);
 }
