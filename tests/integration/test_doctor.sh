@@ -7,7 +7,7 @@
 # and exit 0 (--json parsed by Python); then one failure at a time: IMDS down, the token PUT
 # hanging (hop limit named), no role, secret AccessDenied, relayhost unresolvable, its port
 # closed, its port filtered while another port answers (EC2's port 25 throttle named), a
-# certificate from another CA, a certificate for another name, AUTH rejected (535), SPF
+# certificate from another CA, one for another name, an expired one, AUTH rejected (535), SPF
 # missing or without amazonses.com, DMARC missing, a DKIM CNAME wrong or missing, the custom
 # MAIL FROM domain's MX, the local relay not listening, its unit failed, an old deferred
 # message in the queue. Each asserts the check's result, its reason and the exit status, and
@@ -313,6 +313,28 @@ t_tls_wrong_host() {
 	check run relayhost-auth skip
 }
 
+t_tls_expired() {
+	mi_smtp_certs
+	# a certificate of the run's CA that expired a day ago (notAfter before notBefore)
+	(
+		cd "$MI_SMTP_CERT_DIR"
+		openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-keyout expired.key -out expired.csr -subj /CN=expired 2>/dev/null
+		printf '%s\n' 'subjectAltName=DNS:localhost,IP:127.0.0.1' 'basicConstraints=critical,CA:FALSE' \
+			'extendedKeyUsage=serverAuth' >expired.ext
+		openssl x509 -req -in expired.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days -1 \
+			-sha256 -extfile expired.ext -out expired.pem 2>/dev/null
+	) || mi_fail "could not make an expired certificate"
+	mi_sm_config "$MI_SM_CONFIG" "$GOOD_SECRET"
+	mi_imds_config imds.json
+	mi_start_imds imds.json
+	mi_start_fake_smtp "{\"users\": {\"$SMTP_USER\": \"$SMTP_PASS\"}}" --cert-name expired
+	mi_relay_setup "secret_id = mailinit/ses"
+	doctor run
+	mi_assert_rc 69
+	check run relayhost-tls fail '^the relayhost.s certificate has expired: TLS: certificate verify failed \(certificate has expired\)' 'clock'
+}
+
 t_auth_rejected() {
 	mi_sm_config "$MI_SM_CONFIG" "$GOOD_SECRET"
 	mi_imds_config imds.json
@@ -462,6 +484,7 @@ mi_scenario port_closed t_port_closed
 mi_scenario port_filtered t_port_filtered
 mi_scenario tls_other_ca t_tls_other_ca
 mi_scenario tls_wrong_host t_tls_wrong_host
+mi_scenario tls_expired t_tls_expired
 mi_scenario auth_rejected t_auth_rejected
 mi_scenario spf_missing t_spf_missing
 mi_scenario spf_without_ses t_spf_without_ses
