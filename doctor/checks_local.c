@@ -101,8 +101,11 @@ static int unit_state(sd_bus *bus, const char *unit, char **ret, char *why, size
                                "org.freedesktop.systemd1.Manager", "GetUnit", &error, &reply, "s",
                                unit);
         if (r < 0) {
+                /* -ENOENT means "no such unit" to the caller, never "no bus socket". */
                 if (sd_bus_error_has_name(&error, "org.freedesktop.systemd1.NoSuchUnit"))
                         r = -ENOENT;
+                else if (r == -ENOENT)
+                        r = -ENOTCONN;
                 (void)snprintf(why, why_size, "%s", error.message ? error.message : strerror(-r));
                 sd_bus_error_free(&error);
                 return r;

@@ -32,7 +32,7 @@ TOOL=$MAILINIT_BUILD_DIR/tests/tools/spool_tool
 
 SMTP_USER=AKIADOCTORTEST0USER1
 SMTP_PASS=doctor-Password-not-to-be-printed
-GOOD_SECRET='{"secrets": {"mailinit/ses": {"SecretJSON": {"smtp_username": "'$SMTP_USER'", "smtp_password": "'$SMTP_PASS'"}}}}'
+GOOD_SECRET='{"secrets": {"mailinit/ses": {"SecretJSON": {"smtp_username": "'"$SMTP_USER"'", "smtp_password": "'"$SMTP_PASS"'"}}}}'
 GOOD_ZONE='{
  "example.com": {"TXT": ["v=spf1 include:amazonses.com ~all", "google-site-verification=abc"]},
  "_dmarc.example.com": {"TXT": ["v=DMARC1;p=quarantine;rua=mailto:admin@example.com"]},
@@ -248,7 +248,7 @@ t_secret_denied() {
 		"secret_access_key": "fakeSecretAccessKeyFromTheStandInImds0001",
 		"session_token": "FakeSessionTokenFromTheStandInImds//////////0001=",
 		"role": "mailinit-test-role", "denied": true}],
-		"secrets": {"mailinit/ses": {"SecretJSON": {"smtp_username": "'$SMTP_USER'", "smtp_password": "'$SMTP_PASS'"}}}}'
+		"secrets": {"mailinit/ses": {"SecretJSON": {"smtp_username": "'"$SMTP_USER"'", "smtp_password": "'"$SMTP_PASS"'"}}}}'
 	doctor run
 	mi_assert_rc 69
 	check run secret fail 'not authorized to perform: secretsmanager:GetSecretValue' "allow secretsmanager:GetSecretValue on secret 'mailinit/ses' to role mailinit-test-role"
@@ -376,6 +376,10 @@ t_spf_without_ses() {
 	mi_assert_rc 0
 	check run spf warn '^the SPF record of example\.com does not include include:amazonses\.com: v=spf1 mx -all$' 'add include:amazonses\.com'
 	only_problems run spf
+	# a name server failure is no verdict on the records: warn
+	mi_dns_zone "$MI_DNS_ZONE" '{"example.com": {"SERVFAIL": true}}'
+	doctor run3
+	check run3 spf warn '^cannot check SPF: no answer for example\.com' 'resolv\.conf'
 	# two SPF records are an error for receivers: fail
 	mi_dns_zone "$MI_DNS_ZONE" '{"example.com": {"TXT": ["v=spf1 mx -all", "v=spf1 include:amazonses.com ~all"]}}'
 	doctor run2
