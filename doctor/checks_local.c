@@ -281,10 +281,10 @@ static void check_builtin_queue(struct doctor *d)
         if (stat(io, &st) < 0) {
                 r = -errno;
                 check_set(d, CHECK_QUEUE, r == -ENOENT ? CHECK_WARN : CHECK_SKIP,
-                          "cannot read the queue in %s: %s", spool_dir, strerror(-r));
-                check_fix(d, CHECK_QUEUE,
-                          r == -ENOENT ? "start the relay once (it creates spool_dir)"
-                                       : "run doctor as root");
+                          "cannot read the queue in %s: %s%s", spool_dir, strerror(-r),
+                          r == -EACCES ? " (run doctor as root)" : "");
+                if (r == -ENOENT)
+                        check_fix(d, CHECK_QUEUE, "start the relay once (it creates spool_dir)");
                 free(io);
                 return;
         }

@@ -66,12 +66,15 @@ const char *check_result_name(enum check_result result)
         return result < CHECK_RESULT_MAX ? result_names[result] : "?";
 }
 
-/* one_line - control characters (servers' texts, DNS data) become spaces */
+/* one_line - control characters (servers' texts, DNS data) become spaces, other bytes
+ * outside ASCII '?': one terminal line, and valid UTF-8 for --json */
 static void one_line(char *s)
 {
         for (; *s; s++)
                 if ((unsigned char)*s < ' ' || *s == 0x7f)
                         *s = ' ';
+                else if ((unsigned char)*s > 0x7f)
+                        *s = '?';
 }
 
 void check_set(struct doctor *d, enum check_id id, enum check_result result, const char *format,
@@ -103,7 +106,7 @@ struct imds_options doctor_imds_options(const struct doctor *d)
 {
         return (struct imds_options){
                 .allow_v1 = d->s.allow_imds_v1,
-                .deadline_ms = DOCTOR_IMDS_DEADLINE,
+                .deadline_ms = DOCTOR_IMDS_DEADLINE_MS,
         };
 }
 
@@ -229,7 +232,7 @@ static int parse_options(int argc, char **argv, struct doctor_options *o)
         return 0;
 }
 
-/* skip_rest - every check not yet set is skipped for reason */
+/* skip_unset - every check not yet set is skipped for reason */
 static void skip_unset(struct doctor *d, const char *reason)
 {
         for (int i = 0; i < CHECK_ID_MAX; i++)
@@ -367,7 +370,9 @@ static int print_json(const struct doctor *d, FILE *out)
                 counts[c->result]++;
                 j = json_pack("{s:s, s:s, s:s, s:s?}", "check", check_name((enum check_id)i),
                               "result", check_result_name(c->result), "reason", c->reason, "fix",
-                              c->fix[0] && c->result != CHECK_OK ? c->fix : NULL);
+                              c->fix[0] && (c->result == CHECK_WARN || c->result == CHECK_FAIL)
+                                      ? c->fix
+                                      : NULL);
                 if (!j || json_array_append_new(checks, j) < 0)
                         r = -ENOMEM;
         }
@@ -377,7 +382,7 @@ static int print_json(const struct doctor *d, FILE *out)
                             counts[CHECK_FAIL]   ? "fail"
                             : counts[CHECK_WARN] ? "warn"
                                                  : "ok");
-        if (!summary || json_object_set_new(root, "checks", checks) < 0 ||
+        if (json_object_set_new(root, "checks", checks) < 0 || !summary ||
             json_object_set_new(root, "summary", summary) < 0)
                 r = -ENOMEM;
         text = r < 0 ? NULL : json_dumps(root, JSON_INDENT(2));
@@ -403,6 +408,7 @@ int doctor_main(int argc, char **argv)
                 log_warning_errno(r, "Cannot make the process non-dumpable: %m, ignoring");
 
         run_checks(&d);
+        r = 0;
         for (int i = 0; i < CHECK_ID_MAX; i++)
                 if (d.checks[i].result == CHECK_FAIL)
                         failed = true;

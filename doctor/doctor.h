@@ -13,15 +13,16 @@
  * that fills a struct check from what earlier checks found (struct doctor); checks never
  * print, and none of them shows a secret. doctor.c runs them in order and prints them. */
 
-#define DOCTOR_REASON_MAX      640
-#define DOCTOR_FIX_MAX         640
-#define DOCTOR_SELECTORS_MAX   16
-#define DOCTOR_CONNECT_MS      5000ULL /* TCP connect to the relayhost, per address */
-#define DOCTOR_COMMAND_MS      15000ULL
-#define DOCTOR_IMDS_DEADLINE   20000ULL
-#define DOCTOR_QUEUE_STUCK_SEC 3600 /* a message older than this: the queue is stuck */
+#define DOCTOR_REASON_MAX       640
+#define DOCTOR_FIX_MAX          640
+#define DOCTOR_SELECTORS_MAX    16
+#define DOCTOR_CONNECT_MS       5000ULL /* TCP connect to the relayhost, per address */
+#define DOCTOR_COMMAND_MS       15000ULL
+#define DOCTOR_IMDS_DEADLINE_MS 20000ULL
+#define DOCTOR_QUEUE_STUCK_SEC  3600 /* a message older than this: the queue is stuck */
 
-/* int doctor_main(int argc, char **argv) - `mailinit doctor`; returns a sysexits code. */
+/* doctor_main - `mailinit doctor`; argv[0] is "doctor". Returns 0 when no check failed, 69
+ * when one did, 78 when the configuration cannot be read, 64 for usage errors. */
 int doctor_main(int argc, char **argv);
 
 enum check_result {
@@ -87,7 +88,8 @@ struct doctor {
         bool relayhost_reachable;
 };
 
-/* check_set - fill the check id with result, a reason and (printf) nothing else */
+/* check_set - set the result and the reason (printf format) of check id; clears its fix.
+ * Control characters and non-ASCII bytes of the text become ' ' and '?'. */
 void check_set(struct doctor *d, enum check_id id, enum check_result result, const char *format,
                ...) __attribute__((format(printf, 4, 5)));
 
