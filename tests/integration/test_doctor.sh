@@ -1,17 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# test_doctor - `mailinit doctor` against stand-ins for the whole mail path: a healthy setup
-# (stand-in IMDS with a role, stand-in Secrets Manager, the SES-like SMTP upstream with
-# STARTTLS and AUTH, a DNS stand-in with the manual's SPF/DKIM/DMARC records, the built-in
+# test_doctor - `mailinit doctor` against stand-ins for the whole mail path (lib_doctor.sh): a
+# healthy setup (stand-in IMDS with a role, stand-in Secrets Manager, the SES-like SMTP upstream
+# with STARTTLS and AUTH, a DNS stand-in with the manual's SPF/DKIM/DMARC records, the built-in
 # relay on a free loopback port, a stand-in systemd on a private bus) gives every check "ok"
-# and exit 0 (--json parsed by Python); then one failure at a time: IMDS down, the token PUT
-# hanging (hop limit named), no role, secret AccessDenied, relayhost unresolvable, its port
-# closed, its port filtered while another port answers (EC2's port 25 throttle named), a
-# certificate from another CA, one for another name, an expired one, AUTH rejected (535), SPF
-# missing or without amazonses.com, DMARC missing, a DKIM CNAME wrong or missing, the custom
-# MAIL FROM domain's MX, the local relay not listening, its unit failed, an old deferred
-# message in the queue. Each asserts the check's result, its reason and the exit status, and
-# that neither the SMTP password nor the user name is printed.
+# and exit 0 (--json parsed by Python); then one failure at a time on the AWS and relayhost
+# side: IMDS down, the token PUT hanging (hop limit named), no role, secret AccessDenied,
+# relayhost unresolvable, its port closed, its port filtered while another port answers (EC2's
+# port 25 throttle named), a certificate from another CA, one for another name, an expired
+# one, AUTH rejected (535). Each asserts the check's result, its reason and fix, and the exit
+# status, and that neither the SMTP password nor the user name is printed.
+# (test_doctor_records.sh: the DNS records and the local relay.)
 # shellcheck disable=SC2317,SC2031 # scenario functions run through mi_scenario, in subshells
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -21,118 +20,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib_dns.sh"
 . "$(dirname "$0")/lib_dbus.sh"
 mi_init
-mi_require_secretsmanager
-mi_require_fake_smtp
-mi_require_fake_dns
-mi_require_fake_systemd
-export TZ=UTC LC_ALL=C
-
-TOOL=$MAILINIT_BUILD_DIR/tests/tools/spool_tool
-[[ -x $TOOL ]] || mi_fail "$TOOL is missing (built by tests/tools)"
-
-SMTP_USER=AKIADOCTORTEST0USER1
-SMTP_PASS=doctor-Password-not-to-be-printed
-GOOD_SECRET='{"secrets": {"mailinit/ses": {"SecretJSON": {"smtp_username": "'"$SMTP_USER"'", "smtp_password": "'"$SMTP_PASS"'"}}}}'
-GOOD_ZONE='{
- "example.com": {"TXT": ["v=spf1 include:amazonses.com ~all", "google-site-verification=abc"]},
- "_dmarc.example.com": {"TXT": ["v=DMARC1;p=quarantine;rua=mailto:admin@example.com"]},
- "sel1._domainkey.example.com": {"CNAME": "sel1.dkim.amazonses.com"},
- "sel2._domainkey.example.com": {"CNAME": "sel2.dkim.amazonses.com"},
- "mail.example.com": {"TXT": ["v=spf1 include:amazonses.com ~all"],
-                      "MX": ["10 feedback-smtp.eu-west-1.amazonses.com"]}
-}'
-ALL_CHECKS=(config imds imds-token iam-role secret relayhost-dns relayhost-port relayhost-tls
-	relayhost-auth spf dmarc dkim local-smtp service queue)
-
-# Shared between scenarios: the Secrets Manager, DNS and systemd stand-ins (each scenario
-# rewrites the first two's configuration).
-mi_sm_config "$MI_TMP/sm.json" "$GOOD_SECRET"
-mi_spawn_secretsmanager sm "$MI_TMP/sm.json"
-mi_dns_zone "$MI_TMP/zone.json" "$GOOD_ZONE"
-mi_start_fake_dns "$MI_TMP/zone.json"
-echo '{"results": {"mailinit-relay.service": "done"}}' >"$MI_TMP/systemd.json"
-mi_start_fake_systemd "$MI_TMP/systemd.json"
-mi_wait_secretsmanager sm
-
-# setup [IMDS-OVERRIDES] - a healthy instance: IMDS, the upstream with the secret's user, the
-# root's mailinit.conf (relayhost: the upstream; secret_id; mydomain), the relay running
-# (not with NO_RELAY=1)
-setup() {
-	mi_sm_config "$MI_SM_CONFIG" "$GOOD_SECRET"
-	mi_dns_zone "$MI_DNS_ZONE" "$GOOD_ZONE"
-	mi_imds_config imds.json "${1:-{\}}"
-	mi_start_imds imds.json
-	mi_start_fake_smtp "{\"users\": {\"$SMTP_USER\": \"$SMTP_PASS\"}}"
-	mi_relay_setup "secret_id = mailinit/ses"
-	mi_relay_credentials "$SMTP_USER" "$SMTP_PASS"
-	[[ ${NO_RELAY:-0} == 1 ]] || mi_start_relay
-}
-
-# conf_with LINES - a copy of the root's mailinit.conf with LINES appended (later wins), for
-# doctor --config; prints its path
-conf_with() {
-	cp "$MI_RELAY_ROOT/etc/mailinit/mailinit.conf" "$MI_DIR/doctor.conf"
-	printf '%s\n' "$1" >>"$MI_DIR/doctor.conf"
-	echo "$MI_DIR/doctor.conf"
-}
-
-# doctor NAME [ARG...] - mailinit doctor --json on the scenario's root, selectors sel1 sel2
-doctor() {
-	local name=$1
-	shift
-	mi_run "$name" "$MAILINIT" doctor --root "$MI_RELAY_ROOT" --json --dkim-selector sel1 \
-		--dkim-selector sel2 "$@"
-	assert_no_secret "$name"
-}
-
-# assert_no_secret NAME - neither the password nor the user name in the output
-assert_no_secret() {
-	if grep -qF -e "$SMTP_PASS" -e "$SMTP_USER" "$1.out" "$1.err"; then
-		mi_show_run
-		mi_fail "$1: the SMTP password or user name was printed"
-	fi
-}
-
-# check NAME CHECK RESULT [REASON-REGEX [FIX-REGEX]] - in NAME.out (JSON), CHECK has RESULT,
-# a reason matching REASON-REGEX and a fix matching FIX-REGEX (Python re.search)
-check() {
-	"$MI_PYTHON" - "$1.out" "$2" "$3" "${4:-}" "${5:-}" <<'EOF' || { mi_show_run; mi_fail "$1: check $2"; }
-import json, re, sys
-path, name, result, reason, fix = sys.argv[1:]
-doc = json.load(open(path))
-checks = {c["check"]: c for c in doc["checks"]}
-c = checks.get(name)
-if c is None:
-    sys.exit(f"no check {name!r}")
-if set(c) != {"check", "result", "reason", "fix"}:
-    sys.exit(f"{name}: keys {sorted(c)}")
-if c["result"] != result:
-    sys.exit(f"{name}: result {c['result']!r}, want {result!r} ({c['reason']})")
-if reason and not re.search(reason, c["reason"]):
-    sys.exit(f"{name}: reason {c['reason']!r} does not match /{reason}/")
-if fix and not re.search(fix, c["fix"] or ""):
-    sys.exit(f"{name}: fix {c['fix']!r} does not match /{fix}/")
-if result in ("ok", "skip") and c["fix"] is not None:
-    sys.exit(f"{name}: a fix for result {result}: {c['fix']!r}")
-if result in ("warn", "fail") and not c["fix"]:
-    sys.exit(f"{name}: no fix for result {result}")
-EOF
-}
-
-# only_problems NAME CHECK... - every check not named is ok or skip (the failure stays where
-# it is put)
-only_problems() {
-	local name=$1
-	shift
-	"$MI_PYTHON" - "$name.out" "$@" <<'EOF' || { mi_show_run; mi_fail "$name: other checks failed"; }
-import json, sys
-doc = json.load(open(sys.argv[1]))
-allowed = set(sys.argv[2:])
-bad = [c for c in doc["checks"] if c["check"] not in allowed and c["result"] in ("warn", "fail")]
-if bad:
-    sys.exit(f"unexpected: {bad}")
-EOF
-}
+. "$MI_LIB_DIR/lib_doctor.sh"
 
 t_healthy() {
 	setup
@@ -348,134 +236,6 @@ t_auth_rejected() {
 	mi_assert_no_grep "$MI_SMTP_LOG" '"stage":"mail"'
 }
 
-# dns_setup ZONE-JSON - the healthy setup with another zone
-dns_setup() {
-	setup
-	mi_dns_zone "$MI_DNS_ZONE" "$1"
-}
-
-t_spf_missing() {
-	dns_setup '{"example.com": {"TXT": ["google-site-verification=abc"]},
-		"_dmarc.example.com": {"TXT": ["v=DMARC1;p=none"]},
-		"sel1._domainkey.example.com": {"CNAME": "sel1.dkim.amazonses.com"},
-		"sel2._domainkey.example.com": {"CNAME": "sel2.dkim.amazonses.com"}}'
-	doctor run
-	mi_assert_rc 0 # a warning is no failure
-	check run spf warn '^example\.com has no SPF record; ' 'add example\.com TXT "v=spf1 include:amazonses\.com ~all"'
-	check run dmarc ok 'p=none'
-	only_problems run spf
-	mi_assert_grep "$MI_DNS_LOG" '"name":"example.com","type":"TXT"'
-}
-
-t_spf_without_ses() {
-	dns_setup '{"example.com": {"TXT": ["v=spf1 mx -all"]},
-		"_dmarc.example.com": {"TXT": ["v=DMARC1;p=reject"]},
-		"sel1._domainkey.example.com": {"CNAME": "sel1.dkim.amazonses.com"},
-		"sel2._domainkey.example.com": {"CNAME": "sel2.dkim.amazonses.com"}}'
-	doctor run
-	mi_assert_rc 0
-	check run spf warn '^the SPF record of example\.com does not include include:amazonses\.com: v=spf1 mx -all$' 'add include:amazonses\.com'
-	only_problems run spf
-	# a name server failure is no verdict on the records: warn
-	mi_dns_zone "$MI_DNS_ZONE" '{"example.com": {"SERVFAIL": true}}'
-	doctor run3
-	check run3 spf warn '^cannot check SPF: no answer for example\.com' 'resolv\.conf'
-	# two SPF records are an error for receivers: fail
-	mi_dns_zone "$MI_DNS_ZONE" '{"example.com": {"TXT": ["v=spf1 mx -all", "v=spf1 include:amazonses.com ~all"]}}'
-	doctor run2
-	mi_assert_rc 69
-	check run2 spf fail 'has 2 SPF records'
-}
-
-t_dmarc_missing() {
-	dns_setup '{"example.com": {"TXT": ["v=spf1 include:amazonses.com ~all"]},
-		"sel1._domainkey.example.com": {"CNAME": "sel1.dkim.amazonses.com"},
-		"sel2._domainkey.example.com": {"CNAME": "sel2.dkim.amazonses.com"}}'
-	doctor run
-	mi_assert_rc 0
-	check run dmarc warn '^_dmarc\.example\.com has no DMARC record$' '_dmarc\.example\.com TXT "v=DMARC1;p=quarantine;rua=mailto:postmaster@example\.com"'
-	only_problems run dmarc
-}
-
-t_dkim_wrong() {
-	dns_setup '{"example.com": {"TXT": ["v=spf1 include:amazonses.com ~all"]},
-		"_dmarc.example.com": {"TXT": ["v=DMARC1;p=quarantine"]},
-		"sel1._domainkey.example.com": {"CNAME": "sel1.dkim.amazonses.com"},
-		"sel2._domainkey.example.com": {"CNAME": "sel2.dkim.example.net"}}'
-	doctor run
-	mi_assert_rc 69
-	check run dkim fail '^sel2\._domainkey\.example\.com points to sel2\.dkim\.example\.net, not to sel2\.dkim\.amazonses\.com$' 'CNAME of sel2\.dkim\.amazonses\.com'
-	only_problems run dkim
-	# a selector without a record
-	doctor run2 --dkim-selector sel3
-	check run2 dkim fail '^sel2\._domainkey'
-	mi_run run3 "$MAILINIT" doctor --root "$MI_RELAY_ROOT" --json --dkim-selector sel3
-	mi_assert_rc 69
-	check run3 dkim fail '^sel3\._domainkey\.example\.com has no CNAME \(the name does not exist\)$' 'add sel3\._domainkey\.example\.com CNAME sel3\.dkim\.amazonses\.com'
-	# no selector given: skipped, with the reason
-	mi_run run4 "$MAILINIT" doctor --root "$MI_RELAY_ROOT" --json
-	mi_assert_rc 0
-	check run4 dkim skip 'no DKIM selector given'
-}
-
-t_mail_from_domain() {
-	dns_setup "$GOOD_ZONE"
-	doctor run --mail-from-domain mail.example.com
-	mi_assert_rc 0
-	check run spf ok '^mail\.example\.com: v=spf1 include:amazonses\.com'
-	mi_dns_zone "$MI_DNS_ZONE" '{"mail.example.com": {"TXT": ["v=spf1 include:amazonses.com ~all"]}}'
-	doctor run2 --mail-from-domain mail.example.com
-	mi_assert_rc 69
-	check run2 spf fail 'custom MAIL FROM domain mail\.example\.com has no MX to SES' 'MX 10 feedback-smtp\.eu-west-1\.amazonses\.com'
-	mi_dns_zone "$MI_DNS_ZONE" '{"example.com": {"TXT": ["v=spf1 include:amazonses.com ~all"]}}'
-	doctor run3 --mail-from-domain mail.example.com
-	check run3 spf fail '^mail\.example\.com has no SPF record \(the name does not exist\): SES.s custom MAIL FROM domain needs one$'
-}
-
-t_local_not_listening() {
-	NO_RELAY=1 setup
-	doctor run
-	mi_assert_rc 69
-	check run local-smtp fail "^the local relay at 127\\.0\\.0\\.1:$MI_RELAY_PORT: connect to .*Connection refused" 'mailinit-relay'
-	only_problems run local-smtp queue
-}
-
-t_service_failed() {
-	setup
-	echo '{"results": {"mailinit-relay.service": "done"}, "states": {"mailinit-relay.service": "failed"}}' >systemd.json
-	mi_start_fake_systemd systemd.json
-	doctor run
-	mi_assert_rc 69
-	check run service fail '^mailinit-relay\.service is failed$' 'journalctl -u mailinit-relay\.service'
-	only_problems run service
-	# no bus at all: skipped, not failed
-	DBUS_SYSTEM_BUS_ADDRESS=unix:path=$MI_DIR/no-such-bus doctor run2
-	mi_assert_rc 0
-	check run2 service skip '^no system bus'
-}
-
-t_queue_stuck() {
-	local old young now
-	setup
-	now=$(date +%s)
-	# deferred until tomorrow: the running relay leaves them alone
-	old=$("$TOOL" "$MI_RELAY_SPOOL" create --sender app@example.com --rcpt user@example.net \
-		--arrival $((now - 3 * 3600)))
-	"$TOOL" "$MI_RELAY_SPOOL" state "$old" --attempts 5 --next-attempt $((now + 86400)) \
-		--last-reply '454 Throttling failure: Maximum sending rate exceeded.'
-	young=$("$TOOL" "$MI_RELAY_SPOOL" create --rcpt b@example.net --arrival $((now - 60)))
-	"$TOOL" "$MI_RELAY_SPOOL" state "$young" --attempts 1 --next-attempt $((now + 86400))
-	doctor run
-	mi_assert_rc 0 # a warning
-	check run queue warn "^1 of 2 queued messages are older than 1 h \\(2 deferred\\); the oldest, $old, waits for 3 h: 454 Throttling failure" "mailinit queue show $old"
-	only_problems run queue
-	# only the young one left: no problem
-	rm -f "$MI_RELAY_SPOOL/queue/$old" "$MI_RELAY_SPOOL/state/$old"
-	doctor run2
-	mi_assert_rc 0
-	check run2 queue ok '^1 message queued \(1 deferred\), none older than 1 h'
-}
-
 mi_scenario healthy t_healthy
 mi_scenario help_usage t_help_usage
 mi_scenario config_error t_config_error
@@ -490,12 +250,4 @@ mi_scenario tls_other_ca t_tls_other_ca
 mi_scenario tls_wrong_host t_tls_wrong_host
 mi_scenario tls_expired t_tls_expired
 mi_scenario auth_rejected t_auth_rejected
-mi_scenario spf_missing t_spf_missing
-mi_scenario spf_without_ses t_spf_without_ses
-mi_scenario dmarc_missing t_dmarc_missing
-mi_scenario dkim_wrong t_dkim_wrong
-mi_scenario mail_from_domain t_mail_from_domain
-mi_scenario local_not_listening t_local_not_listening
-mi_scenario service_failed t_service_failed
-mi_scenario queue_stuck t_queue_stuck
 mi_finish
