@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "doctor.h"
 #include "firstboot.h"
 #include "log.h"
 #include "relay_commands.h"
@@ -27,6 +28,8 @@ static const struct command commands[] = {
         {"status", status_main, "status [--root DIR] [--json]"},
         {"clean", clean_main, "clean [--root DIR]"},
         {"smtp-password", smtp_password_main, "smtp-password --region REGION"},
+        {"doctor", doctor_main,
+         "doctor [--root DIR] [--config FILE] [--json] [--dkim-selector SEL]..."},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -166,7 +166,7 @@ static int load_metadata(struct sources *s)
         return 0;
 }
 
-int sources_load(struct sources *s, const char *root, const char *config_path)
+int sources_load_file(struct sources *s, const char *root, const char *config_path)
 {
         int r;
 
@@ -181,15 +181,20 @@ int sources_load(struct sources *s, const char *root, const char *config_path)
         if (r < 0)
                 return r;
         s->metadata_disabled = imds_disabled_by_environment();
+        snprintf(s->userdata_summary, sizeof s->userdata_summary, "not read");
+        return 0;
+}
+
+/* merge - apply what was read (metadata, tags, user-data), then expand and check */
+static int merge(struct sources *s)
+{
+        int r;
+
         /* Without metadata the region may stay unknown: --dry-run still shows the rest, and
          * firstboot proper refuses to run without the instance id anyway. */
-        if (s->metadata_disabled)
+        if (!s->have_metadata) {
                 settings_allow_missing_region(s->settings);
-        snprintf(s->userdata_summary, sizeof s->userdata_summary, "not read");
-        if (!s->metadata_disabled) {
-                r = load_metadata(s);
-                if (r < 0)
-                        return r;
+        } else {
                 r = apply_metadata(s);
                 if (r < 0)
                         return r;
@@ -201,6 +206,31 @@ int sources_load(struct sources *s, const char *root, const char *config_path)
         if (r < 0)
                 return fail(s, SOURCES_CONFIG, r);
         return 0;
+}
+
+int sources_finish(struct sources *s, struct instance_metadata *md)
+{
+        if (md) {
+                s->md = *md;
+                *md = (struct instance_metadata){0};
+                s->have_metadata = true;
+        }
+        return merge(s);
+}
+
+int sources_load(struct sources *s, const char *root, const char *config_path)
+{
+        int r;
+
+        r = sources_load_file(s, root, config_path);
+        if (r < 0)
+                return r;
+        if (!s->metadata_disabled) {
+                r = load_metadata(s);
+                if (r < 0)
+                        return r;
+        }
+        return merge(s);
 }
 
 void sources_done(struct sources *s)

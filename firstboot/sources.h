@@ -41,5 +41,16 @@ struct sources {
  * ignored_userdata callback's caller. */
 int sources_load(struct sources *s, const char *root, const char *config_path);
 
+/* sources_load_file - the first half of sources_load(): mailinit.conf (for imds_v1_fallback)
+ * and the environment's region. Returns 0, or -errno with s->failure and s->message set; the
+ * caller releases s with sources_done() in either case. For callers that read the instance
+ * metadata on their own (doctor) and then call sources_finish(). */
+int sources_load_file(struct sources *s, const char *root, const char *config_path);
+
+/* sources_finish - the second half: merge md (taken over and cleared; NULL when the
+ * metadata could not be read: the region may then stay unset) with its tags and user-data,
+ * expand and check every value. Returns 0, or -errno with s->failure and s->message set. */
+int sources_finish(struct sources *s, struct instance_metadata *md);
+
 /* sources_done - release everything s holds (credentials wiped). */
 void sources_done(struct sources *s);

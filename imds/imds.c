@@ -147,6 +147,16 @@ const char *imds_error(const struct imds_client *c)
         return c->error;
 }
 
+bool imds_has_token(const struct imds_client *c)
+{
+        return c->token || c->using_v1;
+}
+
+bool imds_using_v1(const struct imds_client *c)
+{
+        return c->using_v1;
+}
+
 const char *imds_endpoint(const struct imds_client *c)
 {
         return c->endpoint;

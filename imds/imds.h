@@ -50,6 +50,13 @@ int imds_get(struct imds_client *c, const char *path, size_t max, bool allow_bin
  * timed out on a host that accepted the connection). Borrowed. */
 const char *imds_error(const struct imds_client *c);
 
+/* imds_has_token - true once the token PUT succeeded (or IMDSv1 is in use): tells a failure
+ * of the token request from a failure of a later GET. */
+bool imds_has_token(const struct imds_client *c);
+
+/* imds_using_v1 - true when the client fell back to IMDSv1 (imds_v1_fallback). */
+bool imds_using_v1(const struct imds_client *c);
+
 /* imds_endpoint - the base URL in use. Borrowed. */
 const char *imds_endpoint(const struct imds_client *c);
 

@@ -106,6 +106,7 @@ struct smtp_client {
         enum relay_tls_mode mode;
         bool broken; /* I/O failed or the server closed: only quit() is left */
         bool dirty;  /* a transaction is open (MAIL accepted): RSET first */
+        bool authenticated;
         uint64_t connect_timeout_ms;
         uint64_t command_timeout_ms;
         char host[SMTP_CLIENT_HOST_MAX + 1];
@@ -706,6 +707,7 @@ int smtp_client_connect(const struct smtp_client_options *o, struct smtp_client 
                 r = authenticate(c, o->username, o->password, err);
                 if (r < 0)
                         goto fail;
+                c->authenticated = true;
         }
 
         set_state(c, SMTP_CLIENT_READY);
@@ -715,6 +717,16 @@ int smtp_client_connect(const struct smtp_client_options *o, struct smtp_client 
 fail:
         (void)smtp_client_quit(c);
         return r;
+}
+
+const char *smtp_client_tls_version(const struct smtp_client *c)
+{
+        return c->tls ? tls_client_version(c->tls) : NULL;
+}
+
+bool smtp_client_authenticated(const struct smtp_client *c)
+{
+        return c->authenticated;
 }
 
 /* address_ok - what can go between < > on a command line: bounded, no controls, no < > */

@@ -93,6 +93,13 @@ uint64_t smtp_client_max_size(const struct smtp_client *c);
 /* smtp_client_peer - "host[ip]:port" for log lines. */
 const char *smtp_client_peer(const struct smtp_client *c);
 
+/* smtp_client_tls_version - "TLSv1.3" when the session is encrypted, NULL in plaintext. */
+const char *smtp_client_tls_version(const struct smtp_client *c);
+
+/* smtp_client_authenticated - true when AUTH succeeded (false: no credentials were given, or
+ * the server offered no AUTH). */
+bool smtp_client_authenticated(const struct smtp_client *c);
+
 /* smtp_client_quit - QUIT (bounded) and free. NULL-tolerant. */
 struct smtp_client *smtp_client_quit(struct smtp_client *c);
 

@@ -171,21 +171,25 @@ mi_smtp_certs() {
 	export MI_TEST_CA MI_SMTP_CERT_DIR
 }
 
-# mi_start_fake_smtp CONFIG [--implicit-tls | --no-tls] - start the stand-in SES SMTP server.
+# mi_start_fake_smtp CONFIG [--implicit-tls | --no-tls] [--cert-name NAME] - start the stand-in
+# SES SMTP server. --cert-name wrong-host serves $MI_SMTP_CERT_DIR/wrong-host.pem (default server).
 # CONFIG is a JSON file, or JSON text starting with "{" (written to a file). STARTTLS is offered
 # with the run's test certificate unless --no-tls; --implicit-tls is the TLS wrapper of ports
 # 465/2465. Exports MI_SMTP_PORT, MI_SMTP_MAILDIR (NNNN.eml + NNNN.json per accepted message),
 # MI_SMTP_LOG (JSON lines), MI_SMTP_DIR, MI_SMTP_PID and MI_TEST_CA.
 mi_start_fake_smtp() {
-	local config=${1:-} arg dir i
+	local config=${1:-} arg dir i cert=server
 	local -a opts=()
 	shift || true
 	mi__smtp_root
 	mi_require_fake_smtp
-	for arg in "$@"; do
+	while (($# > 0)); do
+		arg=$1
+		shift
 		case $arg in
 		--implicit-tls) opts+=(--implicit-tls) ;;
 		--no-tls) opts+=(--no-tls) ;;
+		--cert-name) cert=${1:?--cert-name needs a name} && shift ;;
 		*) mi__smtp_fail "mi_start_fake_smtp: unknown option $arg" ;;
 		esac
 	done
@@ -205,7 +209,7 @@ mi_start_fake_smtp() {
 		((${#opts[@]} == 1)) || mi__smtp_fail "mi_start_fake_smtp: --no-tls excludes --implicit-tls"
 		opts=()
 	else
-		opts+=(--tls-cert "$MI_SMTP_CERT_DIR/server.pem" --tls-key "$MI_SMTP_CERT_DIR/server.key")
+		opts+=(--tls-cert "$MI_SMTP_CERT_DIR/$cert.pem" --tls-key "$MI_SMTP_CERT_DIR/$cert.key")
 	fi
 	: >"$dir/log"
 	"$MI_PYTHON" "$MI_PEERS_DIR/fake_smtp.py" --port-file "$dir/port" --maildir "$dir/maildir" \

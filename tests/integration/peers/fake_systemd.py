@@ -40,6 +40,8 @@ The configuration (JSON object; every key optional):
                  path of the same unit with result "failed" (callers must compare job paths)
     "errors":    {"masked.service": ["org.freedesktop.systemd1.UnitMasked", "Unit masked."]}
                  RestartUnit fails with this D-Bus error name and message
+    "states":    {"postfix.service": "failed"}  the unit's ActiveState until a restart job ends
+                 (default "active"); the unit must be in "results"
     "commands":  {"postfix.service": ["postfix", "-c", "/tmp/x/conf", "reload"]}
                  run this command (60 s at most) when the job ends, before JobRemoved: so a
                  test's private service really restarts; a non-zero exit makes the result
@@ -70,7 +72,8 @@ SYSTEM_BUS = True
 JOB_IFACE = "org.freedesktop.systemd1.Job"
 JOB_MODES = {"replace", "fail", "isolate", "ignore-dependencies", "ignore-requirements",
              "flush", "triggering", "restart-dependencies"}
-CONFIG_KEYS = {"results", "no_signal", "delay_ms", "delays", "decoys", "errors", "commands"}
+CONFIG_KEYS = {"results", "no_signal", "delay_ms", "delays", "decoys", "errors", "commands",
+               "states"}
 
 if __name__ != "__main__":
     # Loaded by dbusmock as its template (the launcher needs none of this, and starts faster
@@ -130,6 +133,10 @@ def read_config(path):
     if not isinstance(delays, dict) or not all(
             isinstance(v, int) and v >= 0 for v in delays.values()):
         raise ConfigError(f"{path}: \"delays\" must map unit names to milliseconds")
+    states = config.get("states", {})
+    if not isinstance(states, dict) or not all(
+            isinstance(v, str) and v and k in results for k, v in states.items()):
+        raise ConfigError(f"{path}: \"states\" must map units of \"results\" to ActiveState values")
     return {
         "results": results,
         "no_signal": set(config.get("no_signal", [])),
@@ -138,6 +145,7 @@ def read_config(path):
         "decoys": set(config.get("decoys", [])),
         "errors": errors,
         "commands": commands,
+        "states": states,
     }
 
 
@@ -150,13 +158,13 @@ def no_such_unit(name):
                                          name="org.freedesktop.systemd1.NoSuchUnit")
 
 
-def add_unit(mock, name):
+def add_unit(mock, name, state="active"):
     """What the stock AddMockUnit does, without going through the call log."""
     path = unit_object_path(name)
     mock.units[name] = path
     mock.AddObject(path, stock.UNIT_IFACE,
                    {"Id": name, "Names": [name], "LoadState": "loaded",
-                    "ActiveState": "active"}, [])
+                    "ActiveState": state}, [])
 
 
 def emit_job_removed(mock, job_id, job_path, name, result):
@@ -244,7 +252,7 @@ def load(mock, parameters):
     mock.subscribers = 0
     for name in list(mock.fake_config["results"]) + sorted(mock.fake_config["no_signal"]):
         if name not in mock.units:
-            add_unit(mock, name)
+            add_unit(mock, name, mock.fake_config["states"].get(name, "active"))
     # AddMethod with a Python function: called as code(mock, *args), logged like any method.
     mock.AddMethod(MAIN_IFACE, "RestartUnit", "ss", "o", restart_unit)
     mock.AddMethod(MAIN_IFACE, "GetUnit", "s", "o", get_unit)
@@ -254,7 +262,7 @@ def load(mock, parameters):
 
 def read_config_default():
     return {"results": {}, "no_signal": set(), "delay_ms": 50, "delays": {}, "decoys": set(),
-            "errors": {}, "commands": {}}
+            "errors": {}, "commands": {}, "states": {}}
 
 
 # --- the launcher ---------------------------------------------------------------------------
