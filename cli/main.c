@@ -6,11 +6,13 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sysexits.h>
 
 #include "firstboot.h"
 #include "log.h"
 #include "relay_commands.h"
+#include "sendmail.h"
 
 struct command {
         const char *name;
@@ -61,6 +63,11 @@ int main(int argc, char **argv)
 {
         const char *invoked = argc > 0 ? base_name(argv[0]) : "mailinit";
 
+        /* Set-group-id (the postdrop helper's install) or otherwise privileged by the kernel:
+         * the postdrop job and nothing else, whatever the name, before reading anything from
+         * the environment. */
+        if (getauxval(AT_SECURE) != 0)
+                return postdrop_main(argc, argv);
         log_setup("mailinit", LOG_TARGET_AUTO);
 
         if (strcmp(invoked, "sendmail") == 0)
