@@ -107,10 +107,27 @@ int maildrop_dir_check(int dir_fd, uid_t uid, gid_t gid)
         return 0;
 }
 
+/* open_spool_to_group - the postdrop helper (effective group `group`) must pass through the
+ * spool directory to reach the maildrop: group `group`, mode 0710 (search, no listing). The
+ * owner may do this itself when it is in that group (SupplementaryGroups=), root always. */
+static void open_spool_to_group(int spool_fd, gid_t group)
+{
+        struct stat st;
+
+        if (group == (gid_t)-1 || fstat(spool_fd, &st) < 0)
+                return;
+        if (st.st_gid != group && fchown(spool_fd, (uid_t)-1, group) < 0)
+                return;
+        if ((st.st_mode & S_IXGRP) == 0)
+                (void)fchmod(spool_fd, (st.st_mode & 07777) | S_IXGRP);
+}
+
 int maildrop_dir_prepare(int spool_fd, uid_t owner, gid_t group, int *ret_fd)
 {
         struct stat st;
         int fd;
+
+        open_spool_to_group(spool_fd, group);
 
         if (mkdirat(spool_fd, MAILDROP_DIR_NAME, MAILDROP_DIR_MODE) < 0 && errno != EEXIST)
                 return -errno;

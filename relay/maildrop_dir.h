@@ -5,9 +5,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* The maildrop directory, $spool_dir/maildrop: owner mail_owner, group setgid_group, mode 1730
- * (sticky; the group may create files but not list them; only a file's owner or the
- * directory's owner may rename or remove one), as Postfix's maildrop. Files in it:
+/* The maildrop directory, $spool_dir/maildrop (spool_dir itself: mode 0710, group setgid_group,
+ * so the postdrop helper may pass through it without listing it): owner mail_owner, group
+ * setgid_group, mode 1730 (sticky; the group may create files but not list them; only a file's
+ * owner or the directory's owner may rename or remove one), as Postfix's maildrop. Files in it:
  *   NAME        a message: 32 lower-case hex digits, random (unguessable, never reused)
  *   tmp.NAME    being written: the relay ignores it and removes it after a day
  * Files are mode 0640, owned by the submitter, group setgid_group (the postdrop helper's
@@ -41,7 +42,9 @@ int maildrop_store(int dir_fd, const char *name, const void *data, size_t len);
  * Any other directory is refused with -EPERM: the helper writes into real maildrops only. */
 int maildrop_dir_check(int dir_fd, uid_t uid, gid_t gid);
 
-/* maildrop_dir_prepare - the relay's side: create spool_fd/maildrop (MAILDROP_DIR_MODE) when
- * missing; as root give it to owner:group (group (gid_t)-1: the spool's group) and repair its
- * mode. *ret_fd: an O_RDONLY descriptor of it (caller closes). 0 or -errno. */
+/* maildrop_dir_prepare - the relay's side: let group pass through the spool directory
+ * (group `group`, g+x: 0710 for a 0700 spool, as far as we may change it), create
+ * spool_fd/maildrop (MAILDROP_DIR_MODE) when missing; as root give it to owner:group (group
+ * (gid_t)-1: the spool's group) and repair its mode. *ret_fd: an O_RDONLY descriptor of it
+ * (caller closes). 0 or -errno. */
 int maildrop_dir_prepare(int spool_fd, uid_t owner, gid_t group, int *ret_fd);
