@@ -140,16 +140,18 @@ int maildrop_dir_prepare(int spool_fd, uid_t owner, gid_t group, int *ret_fd)
                 close(fd);
                 return r;
         }
-        if (geteuid() == 0) {
-                if (group == (gid_t)-1)
-                        group = st.st_gid;
-                if ((st.st_uid != owner || st.st_gid != group) && fchown(fd, owner, group) < 0) {
-                        int r = -errno;
+        if (group == (gid_t)-1)
+                group = st.st_gid;
+        if (geteuid() == 0 && (st.st_uid != owner || st.st_gid != group) &&
+            fchown(fd, owner, group) < 0) {
+                int r = -errno;
 
-                        close(fd);
-                        return r;
-                }
+                close(fd);
+                return r;
         }
+        /* not root: the owner may still hand it to a group it is in (SupplementaryGroups=) */
+        if (geteuid() != 0 && st.st_gid != group)
+                (void)fchown(fd, (uid_t)-1, group);
         /* mkdir's mode went through the umask, and fchown clears nothing on directories */
         if ((st.st_mode & 07777) != MAILDROP_DIR_MODE && (geteuid() == 0 || st.st_uid == geteuid()))
                 (void)fchmod(fd, MAILDROP_DIR_MODE);

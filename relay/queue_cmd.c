@@ -8,6 +8,7 @@
  * Messages are never delivered from here: flush makes every message due (next_attempt 0) and
  * sends SIGUSR1 to the relay named by spool_dir/relay.pid when that process exists and
  * belongs to the pid file's owner (so a stale pid reused by another program is left alone).
+ * Listing needs root or mail_owner: anyone else gets a clear refusal and exit 77.
  * DIAGNOSTICS: a malformed queue file is listed as "(corrupt)" with a warning, never trusted;
  * exit codes are sysexits(3): 64 usage, 69 no such message, 74 I/O error, 77 permission
  * denied, 78 configuration error.
@@ -865,6 +866,14 @@ int queue_main(int argc, char **argv)
                 log_debug("%s does not exist: the queue is empty.", dir);
         } else {
                 r = spool_open(dir, &s);
+                if (r == -EACCES || r == -EPERM) {
+                        /* Postfix lets anyone list the queue through its showq daemon; ours is
+                         * a directory of the relay's user: say so rather than guess. */
+                        log_error("Cannot open the queue in %s: permission denied: only root and the relay's user (mail_owner) may list it; try 'sudo mailq'",
+                                  dir);
+                        free(dir);
+                        return EX_NOPERM;
+                }
                 if (r < 0) {
                         log_error_errno(r, "Cannot open the queue in %s: %m", dir);
                         free(dir);

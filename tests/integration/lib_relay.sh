@@ -50,6 +50,7 @@ mi_relay_credentials() {
 mi_start_relay() {
 	local i
 	MI_RELAY_LOG=$MI_DIR/relay.log
+	: >>"$MI_RELAY_LOG"
 	"$MAILINIT" relay --root "$MI_RELAY_ROOT" >>"$MI_RELAY_LOG" 2>&1 &
 	MI_RELAY_PID=$!
 	MI_PIDS+=("$MI_RELAY_PID")
