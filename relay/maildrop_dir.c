@@ -150,8 +150,8 @@ int maildrop_dir_prepare(int spool_fd, uid_t owner, gid_t group, int *ret_fd)
                 return r;
         }
         /* not root: the owner may still hand it to a group it is in (SupplementaryGroups=) */
-        if (geteuid() != 0 && st.st_gid != group && fchown(fd, (uid_t)-1, group) < 0)
-                st.st_gid = group; /* nothing more to try: pickup says what it cannot read */
+        if (geteuid() != 0 && st.st_gid != group)
+                (void)!fchown(fd, (uid_t)-1, group); /* else pickup's errors say what is wrong */
         /* mkdir's mode went through the umask, and fchown clears nothing on directories */
         if ((st.st_mode & 07777) != MAILDROP_DIR_MODE && (geteuid() == 0 || st.st_uid == geteuid()))
                 (void)fchmod(fd, MAILDROP_DIR_MODE);
