@@ -57,6 +57,7 @@ bool maildrop_name_is_temp(const char *name)
 int maildrop_store(int dir_fd, const char *name, const void *data, size_t len)
 {
         char tmp[sizeof MAILDROP_TEMP_PREFIX + MAILDROP_NAME_LEN];
+        struct stat dst, fst;
         int fd, r, dfd;
 
         if (!maildrop_name_is_message(name))
@@ -66,8 +67,12 @@ int maildrop_store(int dir_fd, const char *name, const void *data, size_t len)
                     MAILDROP_FILE_MODE);
         if (fd < 0)
                 return -errno;
-        /* the mode must not depend on the caller's umask: the relay reads through the group */
+        /* the mode must not depend on the caller's umask, and the group should be the
+         * directory's (root writing directly has its own): the relay reads through it. When
+         * the chown is not allowed, the writer is the directory's owner, whom the relay is. */
         r = fchmod(fd, MAILDROP_FILE_MODE) < 0 ? -errno : 0;
+        if (r >= 0 && fstat(dir_fd, &dst) == 0 && fstat(fd, &fst) == 0 && fst.st_gid != dst.st_gid)
+                (void)!fchown(fd, (uid_t)-1, dst.st_gid);
         if (r >= 0)
                 r = fd_write_all(fd, data, len);
         if (r >= 0 && fsync(fd) < 0)

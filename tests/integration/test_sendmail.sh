@@ -414,10 +414,39 @@ t_mailq_and_friends() {
 	mi_assert_grep u3.err 'Recipient addresses must be specified on the command line or via the -t option'
 }
 
+t_relay_as_mail_owner() {
+	# the relay as it runs under systemd: User=mailinit, SupplementaryGroups=mailinit-drop
+	setup
+	install -d -o mailinit -g mailinit -m 0700 "$MI_RELAY_SPOOL"
+	chown mailinit "$MI_RELAY_ROOT/etc/mailinit/credentials"
+	chmod 0711 "$MI_RELAY_ROOT/var" "$MI_RELAY_ROOT/var/spool"
+	cat >"$MI_DIR/relay-as-mailinit" <<-EOS
+		#!/bin/sh
+		exec setpriv --reuid=mailinit --regid=mailinit --groups=mailinit-drop -- "$MAILINIT" "\$@"
+	EOS
+	chmod 0755 "$MI_DIR/relay-as-mailinit"
+	MAILINIT=$MI_DIR/relay-as-mailinit mi_start_relay
+	local md=$MI_RELAY_SPOOL/maildrop
+	[[ $(stat -c '%a %U:%G' "$md") == "1730 mailinit:mailinit-drop" ]] ||
+		mi_fail "maildrop is $(stat -c '%a %U:%G' "$md")"
+	[[ $(stat -c '%a %G' "$MI_RELAY_SPOOL") == "710 mailinit-drop" ]] ||
+		mi_fail "spool_dir is $(stat -c '%a %U:%G' "$MI_RELAY_SPOOL")"
+	printf 'Subject: to a relay without root\n\nx\n' >in.txt
+	run_in s1 in.txt mi_as_user mi-user1 "$MI_SENDMAIL" -i one@example.net
+	mi_assert_rc 0
+	run_in s2 in.txt "$MAILINIT" sendmail -i two@example.net
+	mi_assert_rc 0
+	mi_smtp_wait_count 2 20
+	mi_relay_wait_log "uid=$UID1 from=<mi-user1@example.com>"
+	mi_relay_wait_log 'uid=0 from=<root@example.com>'
+	[[ $(find "$md" -mindepth 1 | wc -l) == 0 ]] || mi_fail "left in the maildrop: $(ls "$md")"
+}
+
 # ONLY="name ..." runs only those scenarios (while debugging one)
 for name in cron_as_root cron_as_user php_style bsd_mailx \
 	relay_stopped line_endings_and_8bit size_limit size_limit_raised \
-	sender_rules users_apart hostile_files smtp_session mailq_and_friends; do
+	sender_rules users_apart hostile_files smtp_session mailq_and_friends \
+	relay_as_mail_owner; do
 	[[ -z ${ONLY:-} || " $ONLY " == *" $name "* ]] && mi_scenario "$name" "t_$name"
 done
 mi_finish
