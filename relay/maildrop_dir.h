@@ -30,10 +30,11 @@ bool maildrop_name_is_message(const char *name);
 bool maildrop_name_is_temp(const char *name);
 
 /* maildrop_store - make dir_fd/name hold data: "tmp.NAME" created with O_EXCL|O_NOFOLLOW and
- * MAILDROP_FILE_MODE, in the directory's group when allowed, written, fsynced, renamed to NAME (never over an existing file), then
- * the rename is made durable: fsync of the directory when it can be opened for reading (root,
- * the owner), else syncfs(2) (the postdrop helper may not read the directory). On failure the
- * temporary file is removed. Returns 0 or -errno (-EEXIST when NAME exists). */
+ * MAILDROP_FILE_MODE, in the directory's group when allowed, written, fsynced, renamed to NAME
+ * (never over an existing file), then the rename is made durable: fsync of the directory when it
+ * can be opened for reading (root, the owner), else syncfs(2) (the postdrop helper may not read the
+ * directory). On failure the temporary file is removed. Returns 0 or -errno (-EEXIST when NAME
+ * exists). */
 int maildrop_store(int dir_fd, const char *name, const void *data, size_t len);
 
 /* maildrop_dir_check - for the postdrop helper, running with the effective group gid on behalf

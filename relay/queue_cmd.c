@@ -869,8 +869,9 @@ int queue_main(int argc, char **argv)
                 if (r == -EACCES || r == -EPERM) {
                         /* Postfix lets anyone list the queue through its showq daemon; ours is
                          * a directory of the relay's user: say so rather than guess. */
-                        log_error("Cannot open the queue in %s: permission denied: only root and the relay's user (mail_owner) may list it; try 'sudo mailq'",
-                                  dir);
+                        log_error(
+                                "Cannot open the queue in %s: permission denied: only root and the relay's user (mail_owner) may list it; try 'sudo mailq'",
+                                dir);
                         free(dir);
                         return EX_NOPERM;
                 }
