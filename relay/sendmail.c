@@ -11,7 +11,7 @@
  * -bp is `mailq`, -q is `mailinit queue flush`, -bi/-I/newaliases answer that aliases are not
  * used, -bs is an SMTP session on stdin/stdout (sendmail_smtp).
  * DIAGNOSTICS: "sendmail: fatal: ..." on stderr; sysexits: 64 usage or no recipient, 65 a
- * message over message_size_limit or unparsable headers, 67 no login name, 69 the relay's
+ * message over message_size_limit or unparsable headers, 71 no login name, 69 the relay's
  * helper missing, 75 try later, 77 not allowed (sender, authorized_submit_users), 78 config.
  * SECURITY: never privileged itself (Postfix's rule): the setgid postdrop helper does the
  * one privileged step; what this process decides, the relay checks again.
@@ -160,7 +160,7 @@ static int submitter_init(struct submitter *sub, const struct sendmail_options *
         pw = getpwuid(sub->uid);
         if (!pw || !pw->pw_name[0]) {
                 settings_free(s);
-                return fatal(EX_NOUSER, "no login name found for user ID %lu",
+                return fatal(EX_OSERR, "no login name found for user ID %lu",
                              (unsigned long)sub->uid);
         }
         sub->login = strdup(pw->pw_name);

@@ -156,6 +156,14 @@ t_relay_stopped() {
 	# owned by their submitters, readable by the group only
 	[[ $(find "$MI_RELAY_SPOOL/maildrop" -mindepth 1 -user mi-user1 -perm 0640 -group mailinit-drop | wc -l) == 1 ]] ||
 		mi_fail "mi-user1's file: $(ls -l "$MI_RELAY_SPOOL/maildrop")"
+	# mailq shows them, as Postfix's lists its maildrop
+	mi_run q1 "$MAILINIT" queue --json
+	mi_assert_rc 0
+	"$MI_PYTHON" -c 'import json; d=json.load(open("q1.out")); assert sorted((e["status"], e["sender"], e["recipients"][0]) for e in d) == [("maildrop", "mi-user1", "one@example.net"), ("maildrop", "root", "two@example.net")], d' ||
+		mi_fail "queue --json: $(cat q1.out)"
+	mi_run q2 "$MI_MAILQ"
+	mi_assert_grep q2.out '^[0-9a-f]{32} +[0-9]+ .* mi-user1$'
+	mi_assert_grep q2.out '^-- 0 Kbytes in 2 Requests\.'
 	sleep 1
 	[[ $(mi_smtp_count) == 0 ]] || mi_fail "delivered without a relay?"
 	mi_start_relay
