@@ -359,6 +359,13 @@ int sendmail_main(int argc, char **argv)
         int code;
 
         (void)signal(SIGPIPE, SIG_IGN);
+        if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+                printf("Usage: sendmail [-t] [-i] [-f sender] [-F full-name] [-bm|-bs|-bp|-bi|-q] "
+                       "[recipient...]\n"
+                       "Queue a message from standard input for the built-in relay (Postfix's "
+                       "sendmail(1) options; see README.md, \"sendmail and mailq\").\n");
+                return 0;
+        }
         if (sendmail_parse_options(argc, argv, &o) < 0)
                 return fatal(EX_USAGE, "%s", o.error);
         switch (o.mode) {

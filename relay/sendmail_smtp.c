@@ -51,8 +51,8 @@ static void reset(struct session *s)
         addrlist_done(&s->rcpts);
 }
 
-/* read_line - one line without its line break, NUL-terminated; -EFBIG when longer than max
- * (the rest of it is consumed), -ENODATA at EOF */
+/* read_line - one line with its line break (getline: the caller's own memory is the only
+ * bound of a line, as this process runs for, and as, the user who feeds it), -ENODATA at EOF */
 static int read_line(char **line, size_t *cap, size_t *ret_len)
 {
         ssize_t n = getline(line, cap, stdin);
