@@ -450,11 +450,35 @@ t_relay_as_mail_owner() {
 	[[ $(find "$md" -mindepth 1 | wc -l) == 0 ]] || mi_fail "left in the maildrop: $(ls "$md")"
 }
 
+t_authorized_submit_users() {
+	setup 'authorized_submit_users = mi-user1'
+	start
+	printf 'Subject: allowed?\n\nx\n' >in.txt
+	run_in s1 in.txt mi_as_user mi-user2 "$MI_SENDMAIL" -i a@example.net
+	mi_assert_rc 77
+	mi_assert_grep s1.err 'sendmail: fatal: User mi-user2\([0-9]+\) is not allowed to submit mail \(authorized_submit_users\)'
+	# sendmail's check is a courtesy: the relay enforces it on what postdrop stores
+	run_in s2 in.txt mi_as_user mi-user1 "$MI_SENDMAIL" -i b@example.net
+	mi_assert_rc 0
+	mi_smtp_wait_count 1 20
+	printf 'MAILINIT-MAILDROP 1\nrcpt c@example.net\nsize 3\nhi\nEND\n' >direct.drop
+	run_in p1 direct.drop mi_as_user mi-user2 "$MAILINIT_POSTDROP" "$MI_RELAY_SPOOL/maildrop" 0123456789abcdef0123456789abcdef
+	mi_assert_rc 0
+	mi_relay_wait_log "maildrop/0123456789abcdef0123456789abcdef \\(uid $UID2\\): the owner is not in authorized_submit_users: moved to corrupt/"
+	run_in s3 in.txt "$MAILINIT" sendmail -i d@example.net
+	mi_assert_rc 0
+	mi_smtp_wait_count 2 20
+	sleep 1
+	[[ $(mi_smtp_count) == 2 ]] || mi_fail "mi-user2's message was delivered"
+	[[ "$(meta 1 rcpt_tos) $(meta 2 rcpt_tos)" == "b@example.net d@example.net" ]] ||
+		mi_fail "delivered to $(meta 1 rcpt_tos) $(meta 2 rcpt_tos)"
+}
+
 # ONLY="name ..." runs only those scenarios (while debugging one)
 for name in cron_as_root cron_as_user php_style bsd_mailx \
 	relay_stopped line_endings_and_8bit size_limit size_limit_raised \
 	sender_rules users_apart hostile_files smtp_session mailq_and_friends \
-	relay_as_mail_owner; do
+	relay_as_mail_owner authorized_submit_users; do
 	[[ -z ${ONLY:-} || " $ONLY " == *" $name "* ]] && mi_scenario "$name" "t_$name"
 done
 mi_finish
