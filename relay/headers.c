@@ -621,6 +621,32 @@ static bool headers_needs_quotes(const char *name)
         return false;
 }
 
+/* headers_encoded_word - "=?UTF-8?B?...?=" for p[0..n), after a space when not first */
+static int headers_encoded_word(struct buf *out, const unsigned char *p, size_t n, bool space)
+{
+        static const char b64[] =
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        int r = buf_append_str(out, space ? " =?UTF-8?B?" : "=?UTF-8?B?");
+
+        for (size_t i = 0; r >= 0 && i < n; i += 3) {
+                unsigned v = (unsigned)p[i] << 16;
+                char q[4];
+
+                if (i + 1 < n)
+                        v |= (unsigned)p[i + 1] << 8;
+                if (i + 2 < n)
+                        v |= p[i + 2];
+                q[0] = b64[(v >> 18) & 63];
+                q[1] = b64[(v >> 12) & 63];
+                q[2] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+                q[3] = i + 2 < n ? b64[v & 63] : '=';
+                r = buf_append(out, q, 4);
+        }
+        if (r >= 0)
+                r = buf_append_str(out, "?=");
+        return r;
+}
+
 int headers_mailbox(const char *name, const char *address, struct buf *out)
 {
         bool ascii = true;
@@ -632,29 +658,20 @@ int headers_mailbox(const char *name, const char *address, struct buf *out)
                 if ((unsigned char)*p >= 0x80)
                         ascii = false;
         if (!ascii) {
-                /* RFC 2047 encoded-word; the name is bounded (MAILDROP_FULLNAME_MAX) */
-                static const char b64[] =
-                        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-                const unsigned char *p = (const unsigned char *)name;
-                size_t n = strlen(name);
+                /* RFC 2047 encoded-words of at most 75 characters (section 2): 45 bytes each,
+                 * cut between UTF-8 characters), separated by spaces */
+                size_t n = strlen(name), at = 0;
 
-                r = buf_append_str(out, "=?UTF-8?B?");
-                for (size_t i = 0; r >= 0 && i < n; i += 3) {
-                        unsigned v = (unsigned)p[i] << 16;
-                        char q[4];
+                while (r >= 0 && at < n) {
+                        size_t take = n - at > 45 ? 45 : n - at;
 
-                        if (i + 1 < n)
-                                v |= (unsigned)p[i + 1] << 8;
-                        if (i + 2 < n)
-                                v |= p[i + 2];
-                        q[0] = b64[(v >> 18) & 63];
-                        q[1] = b64[(v >> 12) & 63];
-                        q[2] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
-                        q[3] = i + 2 < n ? b64[v & 63] : '=';
-                        r = buf_append(out, q, 4);
+                        while (take > 1 && at + take < n &&
+                               ((unsigned char)name[at + take] & 0xc0) == 0x80)
+                                take--;
+                        r = headers_encoded_word(out, (const unsigned char *)name + at, take,
+                                                 at > 0);
+                        at += take;
                 }
-                if (r >= 0)
-                        r = buf_append_str(out, "?=");
         } else if (headers_needs_quotes(name)) {
                 r = buf_append(out, "\"", 1);
                 for (const char *p = name; r >= 0 && *p; p++) {

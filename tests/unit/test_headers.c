@@ -453,6 +453,37 @@ static void test_mailbox(void **state)
         }
 }
 
+/* a long non-ASCII name: several encoded-words, none over 75 characters, no UTF-8 character
+ * cut in two (each word decodes on its own) */
+static void test_mailbox_long(void **state)
+{
+        char name[61];
+        struct buf out;
+        const char *p;
+        int words = 0;
+
+        (void)state;
+        for (size_t i = 0; i < 60; i += 2)
+                memcpy(name + i, "\xc3\xa9", 2);
+        name[60] = '\0';
+        buf_init(&out, 1024);
+        assert_int_equal(headers_mailbox(name, "a@example.com", &out), 0);
+        /* 22 characters (44 bytes), then 8; base64 by Python's base64 module, not this code */
+        assert_string_equal(
+                out.data,
+                "=?UTF-8?B?w6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6k=?= "
+                "=?UTF-8?B?w6nDqcOpw6nDqcOpw6nDqQ==?= <a@example.com>");
+        for (p = out.data; (p = strstr(p, "=?UTF-8?B?")); p++) {
+                const char *end = strstr(p, "?=");
+
+                assert_non_null(end);
+                assert_true(end + 2 - p <= 75);
+                words++;
+        }
+        assert_int_equal(words, 2);
+        buf_done(&out);
+}
+
 static void test_next_field(void **state)
 {
         const char *s = "To: a,\r\n b\r\nX-Y: z\r\nnot a header\r\n\r\nbody";
@@ -481,7 +512,7 @@ int main(void)
                 cmocka_unit_test(test_received),   cmocka_unit_test(test_context),
                 cmocka_unit_test(test_limits),     cmocka_unit_test(test_complete_address),
                 cmocka_unit_test(test_local),      cmocka_unit_test(test_mailbox),
-                cmocka_unit_test(test_next_field),
+                cmocka_unit_test(test_next_field), cmocka_unit_test(test_mailbox_long),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
