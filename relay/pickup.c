@@ -153,17 +153,18 @@ static bool has_8bit(const char *s, size_t len)
         return false;
 }
 
-/* enqueue - write the message into the spool and commit it; *ret_id gets the queue id */
+/* enqueue - write the message into the spool and commit it; *ret_id gets the queue id,
+ * *ret_nrcpt the number of distinct recipients */
 static int enqueue(struct pickup *p, const struct maildrop_envelope *md, char *sender, uid_t uid,
                    const char *msg, size_t len, char ret_id[SPOOL_QUEUE_ID_MAX + 1],
-                   uint64_t *ret_size)
+                   uint64_t *ret_size, size_t *ret_nrcpt)
 {
         const char *origin = p->config.myorigin;
         char completed[PICKUP_ADDRESS_MAX];
         struct spool_envelope env = {0};
         struct spool_writer *w = NULL;
         struct buf head, from;
-        size_t end = 0;
+        size_t end = 0, j;
         int r, result = 0;
 
         env.sender = sender;
@@ -180,8 +181,15 @@ static int enqueue(struct pickup *p, const struct maildrop_envelope *md, char *s
                         r = -EBADMSG;
                         goto out;
                 }
-                env.recipients[i] = strdup(completed);
-                if (!env.recipients[i]) {
+                /* one copy per address, as Postfix's cleanup (sendmail -t with the same
+                 * address on the command line, or "root" and "root@$myorigin") */
+                for (j = 0; j < env.n_recipients; j++)
+                        if (strcmp(env.recipients[j], completed) == 0)
+                                break;
+                if (j < env.n_recipients)
+                        continue;
+                env.recipients[env.n_recipients] = strdup(completed);
+                if (!env.recipients[env.n_recipients]) {
                         r = -ENOMEM;
                         goto out;
                 }
@@ -229,6 +237,7 @@ static int enqueue(struct pickup *p, const struct maildrop_envelope *md, char *s
         if (r >= 0) {
                 (void)snprintf(ret_id, SPOOL_QUEUE_ID_MAX + 1, "%s", spool_writer_id(w));
                 *ret_size = spool_writer_size(w);
+                *ret_nrcpt = env.n_recipients;
         }
         buf_done(&head);
         buf_done(&from);
@@ -264,7 +273,7 @@ static void take_file(struct pickup *p, const char *name)
         struct maildrop_envelope md = {0};
         char id[SPOOL_QUEUE_ID_MAX + 1], *data = NULL, *login = NULL, *sender = NULL;
         char completed[PICKUP_ADDRESS_MAX];
-        size_t off, len, limit;
+        size_t off, len, limit, nrcpt = 0;
         uint64_t size = 0;
         struct stat st;
         int fd, r;
@@ -362,7 +371,7 @@ static void take_file(struct pickup *p, const char *name)
                 quarantine(p, name, (long)st.st_uid, "sender address too long");
                 goto out;
         }
-        r = enqueue(p, &md, sender, st.st_uid, data + off, len, id, &size);
+        r = enqueue(p, &md, sender, st.st_uid, data + off, len, id, &size, &nrcpt);
         if (r == -EBADMSG) {
                 quarantine(p, name, (long)st.st_uid, "recipient address too long");
                 goto out;
@@ -381,7 +390,7 @@ static void take_file(struct pickup *p, const char *name)
                         name, id);
         log_info("%s: uid=%lu from=<%s> (maildrop %s)", id, (unsigned long)st.st_uid, sender, name);
         log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)", id, sender,
-                 (unsigned long long)size, md.n_recipients);
+                 (unsigned long long)size, nrcpt);
         hand_over(p, id);
 out:
         maildrop_envelope_done(&md);
