@@ -41,15 +41,17 @@ static void print_help(FILE *out)
                 "Commands:\n");
         for (size_t i = 0; i < N_COMMANDS; i++)
                 fprintf(out, "  mailinit %s\n", commands[i].usage);
-        fprintf(out, "  mailinit --version | --help | COMMAND --help\n\n"
-                     "Invoked as 'sendmail' or 'mailq', it behaves as those commands.\n"
-                     "Environment: MAILINIT_ROOT (as --root), AWS_EC2_METADATA_SERVICE_ENDPOINT,\n"
-                     "AWS_EC2_METADATA_DISABLED, AWS_REGION, AWS_DEFAULT_REGION, AWS_CA_BUNDLE,\n"
-                     "AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID,\n"
-                     "AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, DBUS_SYSTEM_BUS_ADDRESS.\n"
-                     "Exit status: sysexits(3): 0 done, 64 usage, 65 bad data, 69 unavailable,\n"
-                     "75 temporary failure, 77 permission denied, 78 configuration error.\n"
-                     "Documentation: README.md and docs/SPEC.md of the source.\n");
+        fprintf(out,
+                "  mailinit --version | --help | COMMAND --help\n\n"
+                "Invoked as 'sendmail', 'mailq' or 'newaliases', it behaves as those commands;\n"
+                "run set-group-id, it is the postdrop helper and nothing else.\n"
+                "Environment: MAILINIT_ROOT (as --root), AWS_EC2_METADATA_SERVICE_ENDPOINT,\n"
+                "AWS_EC2_METADATA_DISABLED, AWS_REGION, AWS_DEFAULT_REGION, AWS_CA_BUNDLE,\n"
+                "AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID,\n"
+                "AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, DBUS_SYSTEM_BUS_ADDRESS.\n"
+                "Exit status: sysexits(3): 0 done, 64 usage, 65 bad data, 69 unavailable,\n"
+                "75 temporary failure, 77 permission denied, 78 configuration error.\n"
+                "Documentation: README.md and docs/SPEC.md of the source.\n");
 }
 
 #if defined(__has_feature)

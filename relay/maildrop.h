@@ -16,7 +16,10 @@
  *   N bytes of message, then "END\n", then nothing.
  * Records come in this order, LF-terminated, without CR or other control characters;
  * addresses have no spaces; anything else is -EBADMSG. The submitter is never in the file:
- * the relay takes it from the file's owner. Pure: no I/O, no logging. */
+ * the relay takes it from the file's owner. There are no flags: sendmail has applied -t and
+ * -i already, and the relay derives 8BITMIME/SMTPUTF8 from the bytes themselves rather than
+ * trust a claim. A new record or meaning gets a new version number. Pure: no I/O, no
+ * logging. */
 
 #define MAILDROP_MAGIC          "MAILINIT-MAILDROP 1"
 #define MAILDROP_ADDRESS_MAX    254 /* RFC 5321 4.5.3.1.3 */
