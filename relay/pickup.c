@@ -200,8 +200,10 @@ static int enqueue(struct pickup *p, const struct maildrop_envelope *md, char *s
         buf_init(&head, HEADERS_SECTION_MAX + 64 * 1024);
         buf_init(&from, MAILDROP_FULLNAME_MAX * 2 + PICKUP_ADDRESS_MAX);
         r = spool_writer_new(p->spool, &env, 0, &w);
+        if (r >= 0 && !*sender) /* the null sender: Postfix's From: is MAILER-DAEMON */
+                r = headers_complete_address("MAILER-DAEMON", origin, completed, sizeof completed);
         if (r >= 0)
-                r = headers_mailbox(md->fullname, *sender ? sender : "MAILER-DAEMON", &from);
+                r = headers_mailbox(md->fullname, *sender ? sender : completed, &from);
         if (r >= 0) {
                 struct headers_context ctx = {
                         .myhostname = p->config.myhostname,

@@ -263,6 +263,9 @@ t_sender_rules() {
 	local f
 	declare -A want=([a@example.net]=mi-user1@EXAMPLE.com [b@example.net]='' [c@example.net]=boss@example.com [d@example.net]=noreply@example.org)
 	for f in 1 2 3 4; do
+		# the From: added for the null sender (Postfix's MAILER-DAEMON, completed)
+		[[ -n $(meta $f mail_from) ]] ||
+			mi_assert_grep "$(eml $f)" '^From: Test User 1 <MAILER-DAEMON@example.com>'
 		[[ ${want[$(meta $f rcpt_tos)]+set} ]] || mi_fail "unexpected recipient $(meta $f rcpt_tos)"
 		[[ $(meta $f mail_from) == "${want[$(meta $f rcpt_tos)]}" ]] ||
 			mi_fail "$(meta $f rcpt_tos): sender <$(meta $f mail_from)>, want <${want[$(meta $f rcpt_tos)]}>"
