@@ -44,6 +44,10 @@ enum setting_key {
         SETTING_SMTPD_SASL_CONFIG_DIR,
         SETTING_RELAY_TRANSPORT, /* smtp (relayhost) or ses-api (SES v2 SendEmail, role credentials)
                                   */
+        SETTING_MAIL_OWNER,      /* the system user the relay runs as */
+        SETTING_SETGID_GROUP,    /* group of the maildrop and of the postdrop helper */
+        SETTING_TRUSTED_USERS,   /* users whose sendmail -f may name any sender */
+        SETTING_AUTHORIZED_SUBMIT_USERS, /* users who may submit with sendmail; empty: anyone */
         SETTING_MAX,
         SETTING_INVALID = -1,
 };
