@@ -51,6 +51,15 @@ cp -r "$src/packaging/debian" "$src/debian"
 deb=$out/deb/mailinit_$version-1_$(dpkg --print-architecture).deb
 deb_mta=$out/deb/mailinit-mta_$version-1_$(dpkg --print-architecture).deb
 [ -f "$deb" ] && [ -f "$deb_mta" ] || fail "dpkg-buildpackage made no mailinit/mailinit-mta .deb"
+dpkg-deb -c "$deb_mta" >"$out/deb/mta.contents"
+for link in './usr/sbin/sendmail -> mailinit' './usr/lib/sendmail -> ../sbin/sendmail' \
+	'./usr/bin/mailq -> ../sbin/mailinit' './usr/bin/newaliases -> ../sbin/mailinit'; do
+	grep -qF -- "$link" "$out/deb/mta.contents" || fail "mailinit-mta.deb lacks $link"
+done
+[ "$(dpkg-deb -f "$deb_mta" Provides)" = mail-transport-agent ] ||
+	fail "mailinit-mta.deb does not provide mail-transport-agent"
+dpkg-deb -I "$deb_mta" postinst | grep -q 'dpkg-statoverride --update --add root mailinit-drop 2755' ||
+	fail "mailinit-mta.deb does not make postdrop setgid mailinit-drop"
 # Errors and warnings fail; the warnings that do not apply are overridden with a reason in
 # packaging/debian/*.lintian-overrides.
 lintian --fail-on error,warning --allow-root "$out"/deb/mailinit_*.changes ||
@@ -90,6 +99,9 @@ rpmlint -s -c packaging/rpm/rpmlint.toml "${rpms[@]}" "$rpmtop/mailinit.spec" ||
 	fail "rpmlint found errors or warnings"
 rpm -qp --scripts "${rpms[1]}" | grep -q 'alternatives --install /usr/sbin/sendmail mta' ||
 	fail "mailinit-mta does not register sendmail with alternatives"
+rpm -qp --qf '[%{FILEMODES:perms} %{FILEUSERNAME}:%{FILEGROUPNAME} %{FILENAMES}\n]' "${rpms[1]}" |
+	grep -qx -- '-rwxr-sr-x root:mailinit-drop /usr/libexec/mailinit/postdrop' ||
+	fail "mailinit-mta.rpm: /usr/libexec/mailinit/postdrop is not root:mailinit-drop 2755"
 
 echo "== units: systemd-analyze verify and security"
 # A root with Debian's own units (the targets the units refer to), /bin/kill, and both
