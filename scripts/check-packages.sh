@@ -50,7 +50,9 @@ cp -r "$src/packaging/debian" "$src/debian"
 	>"$out/deb/build.log" 2>&1 || { tail -40 "$out/deb/build.log"; fail "dpkg-buildpackage failed"; }
 deb=$out/deb/mailinit_$version-1_$(dpkg --print-architecture).deb
 deb_mta=$out/deb/mailinit-mta_$version-1_$(dpkg --print-architecture).deb
-[ -f "$deb" ] && [ -f "$deb_mta" ] || fail "dpkg-buildpackage made no mailinit/mailinit-mta .deb"
+if [ ! -f "$deb" ] || [ ! -f "$deb_mta" ]; then
+	fail "dpkg-buildpackage made no mailinit/mailinit-mta .deb"
+fi
 dpkg-deb -c "$deb_mta" >"$out/deb/mta.contents"
 for link in './usr/sbin/sendmail -> mailinit' './usr/lib/sendmail -> ../sbin/sendmail' \
 	'./usr/bin/mailq -> ../sbin/mailinit' './usr/bin/newaliases -> ../sbin/mailinit'; do
@@ -92,7 +94,9 @@ rpmbuild --define "_topdir $rpmtop" --load "$rpmtop/debian-ci.macros" --nodeps -
 	"$rpmtop/mailinit.spec" >"$rpmtop/build.log" 2>&1 ||
 	{ tail -40 "$rpmtop/build.log"; fail "rpmbuild failed"; }
 rpms=("$rpmtop"/RPMS/*/mailinit-"$version"-*.rpm "$rpmtop"/RPMS/*/mailinit-mta-"$version"-*.rpm)
-[ -f "${rpms[0]}" ] && [ -f "${rpms[1]}" ] || fail "rpmbuild made no mailinit/mailinit-mta .rpm"
+if [ ! -f "${rpms[0]}" ] || [ ! -f "${rpms[1]}" ]; then
+	fail "rpmbuild made no mailinit/mailinit-mta .rpm"
+fi
 # rpmlint exits non-zero on errors; warnings are made fatal by -s and the ones that do not
 # apply are filtered with a reason in packaging/rpm/rpmlint.toml.
 rpmlint -s -c packaging/rpm/rpmlint.toml "${rpms[@]}" "$rpmtop/mailinit.spec" ||
@@ -166,8 +170,9 @@ apt-get install --simulate -qq "$deb_mta" 2>&1 | grep -q '^Remv postfix ' ||
 	fail "installing mailinit-mta would not replace postfix (Conflicts: mail-transport-agent)"
 echo "mailinit-mta replaces postfix (simulated)"
 dpkg --purge mailinit >/dev/null
-[ ! -e /usr/sbin/mailinit ] && [ ! -e /var/spool/mailinit ] && [ ! -e /etc/mailinit ] ||
-	fail "purge left mailinit's files behind"
+for left in /usr/sbin/mailinit /var/spool/mailinit /var/lib/mailinit /etc/mailinit; do
+	[ ! -e "$left" ] || fail "purge left $left behind"
+done
 cleanup
 trap - EXIT
 echo "== packages: ok (build-packages/deb, build-packages/rpm)"
