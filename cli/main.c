@@ -54,7 +54,7 @@ static void print_help(FILE *out)
                 "AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, DBUS_SYSTEM_BUS_ADDRESS.\n"
                 "Exit status: sysexits(3): 0 done, 64 usage, 65 bad data, 69 unavailable,\n"
                 "75 temporary failure, 77 permission denied, 78 configuration error.\n"
-                "Documentation: README.md and docs/SPEC.md of the source.\n");
+                "See mailinit(8).\n");
 }
 
 #if defined(__has_feature)

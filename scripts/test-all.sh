@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the tests need, build twice (gcc with -Werror; gcc with AddressSanitizer and
 # UndefinedBehaviorSanitizer), run the whole suite in both, replay and briefly fuzz every
-# fuzz target with libFuzzer (clang), and check formatting and banned calls.
+# fuzz target with libFuzzer (clang), check formatting and banned calls, and check the units
+# and packages (scripts/check-packages.sh).
 # Usage: scripts/test-all.sh            (as root on Debian 12; see README)
 # FUZZ_SECONDS=N sets the libFuzzer time per target (default 10, 0 skips).
 set -euo pipefail
@@ -32,6 +33,9 @@ cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         ctest --test-dir build-asan --output-on-failure -j"$jobs"
+
+echo "== units and packages (systemd-analyze, .deb and .rpm, lintian, rpmlint, install)"
+"$top/scripts/check-packages.sh"
 
 fuzz_seconds=${FUZZ_SECONDS:-10}
 if [ "$fuzz_seconds" -gt 0 ]; then
