@@ -50,8 +50,9 @@ static void print_help(FILE *out)
                 "run set-group-id, it is the postdrop helper and nothing else.\n"
                 "Environment: MAILINIT_ROOT (as --root), AWS_EC2_METADATA_SERVICE_ENDPOINT,\n"
                 "AWS_EC2_METADATA_DISABLED, AWS_REGION, AWS_DEFAULT_REGION, AWS_CA_BUNDLE,\n"
-                "AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID,\n"
-                "AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, DBUS_SYSTEM_BUS_ADDRESS.\n"
+                "AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_SESV2, AWS_ENDPOINT_URL,\n"
+                "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,\n"
+                "DBUS_SYSTEM_BUS_ADDRESS, MAILINIT_POSTDROP, MAILINIT_DNS_SERVER.\n"
                 "Exit status: sysexits(3): 0 done, 64 usage, 65 bad data, 69 unavailable,\n"
                 "75 temporary failure, 77 permission denied, 78 configuration error.\n"
                 "See mailinit(8).\n");
