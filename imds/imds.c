@@ -23,10 +23,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include <jansson.h>
-
 #include "backoff.h"
 #include "http.h"
+#include "imds_parse.h"
 #include "parse.h"
 #include "secret_mask.h"
 
@@ -224,8 +223,8 @@ static int fetch_token(struct imds_client *c)
                 if (req.timeout_ms == 0)
                         break;
                 r = http_perform(c->http, &req, &resp);
-                if (r == 0 && resp.status == 200 && resp.body.len > 0 &&
-                    !memchr(resp.body.data, '\0', resp.body.len)) {
+                if (r == 0 && resp.status == 200 &&
+                    imds_token_valid(resp.body.data, resp.body.len)) {
                         c->token = buf_take(&resp.body, NULL);
                         http_response_done(&resp);
                         free(url);
@@ -455,23 +454,12 @@ static int get_text(struct imds_client *c, const char *path, char **ret)
         r = imds_get(c, path, IMDS_BODY_MAX, false, &s, &len);
         if (r < 0)
                 return r;
-        while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r' || s[len - 1] == ' '))
-                s[--len] = '\0';
-        if (len == 0) {
+        if (imds_trim_text(s, len) == 0) {
                 free(s);
                 return set_error(c, -EBADMSG, "the instance metadata answer for %s is empty", path);
         }
         *ret = s;
         return 0;
-}
-
-/* is_token_text - printable ASCII without spaces, as ids, regions and host names are */
-static bool is_token_text(const char *s)
-{
-        for (; *s; s++)
-                if (*s <= ' ' || *s > '~')
-                        return false;
-        return true;
 }
 
 static int get_identifier(struct imds_client *c, const char *path, char **ret)
@@ -482,7 +470,7 @@ static int get_identifier(struct imds_client *c, const char *path, char **ret)
         r = get_text(c, path, &s);
         if (r < 0)
                 return r;
-        if (!is_token_text(s) || strlen(s) > 255) {
+        if (!imds_is_token_text(s) || strlen(s) > 255) {
                 free(s);
                 return set_error(
                         c, -EBADMSG,
@@ -496,9 +484,6 @@ static int get_identifier(struct imds_client *c, const char *path, char **ret)
 /* region_from_document - the region field of the instance identity document */
 static int region_from_document(struct imds_client *c, char **ret)
 {
-        json_error_t jerr;
-        json_t *doc;
-        const char *region;
         char *body;
         size_t len;
         int r;
@@ -506,16 +491,11 @@ static int region_from_document(struct imds_client *c, char **ret)
         r = imds_get(c, "dynamic/instance-identity/document", IMDS_BODY_MAX, false, &body, &len);
         if (r < 0)
                 return r;
-        doc = json_loadb(body, len, 0, &jerr);
+        r = imds_parse_region_document(body, len, ret);
         free(body);
-        region = doc ? json_string_value(json_object_get(doc, "region")) : NULL;
-        if (!region || !is_token_text(region)) {
-                json_decref(doc);
+        if (r == -EBADMSG)
                 return set_error(c, -EBADMSG, "the instance identity document has no valid region");
-        }
-        *ret = strdup(region);
-        json_decref(doc);
-        return *ret ? 0 : -ENOMEM;
+        return r;
 }
 
 /* read_tags - keys named mailinit:<key> and their values */
@@ -533,12 +513,10 @@ static int read_tags(struct imds_client *c, struct instance_metadata *md)
                 return r;
         md->tags_exposed = true;
         for (line = strtok_r(list, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                const char *key = imds_tag_key(line);
                 char *path, *value;
-                size_t n = strlen(line);
 
-                if (n > 0 && line[n - 1] == '\r')
-                        line[--n] = '\0';
-                if (strncmp(line, "mailinit:", 9) != 0 || n == 9)
+                if (!key)
                         continue;
                 if (md->n_tags >= IMDS_TAGS_MAX) {
                         free(list);
@@ -557,7 +535,7 @@ static int read_tags(struct imds_client *c, struct instance_metadata *md)
                         free(list);
                         return r;
                 }
-                md->tags[md->n_tags].key = strdup(line + 9);
+                md->tags[md->n_tags].key = strdup(key);
                 md->tags[md->n_tags].value = value;
                 if (!md->tags[md->n_tags].key) {
                         free(value);
@@ -600,9 +578,10 @@ int imds_read_instance(struct imds_client *c, struct instance_metadata *ret)
                 if (r < 0 && r != -ENOENT)
                         goto fail;
                 if (r == 0) {
-                        roles[strcspn(roles, "\r\n")] = '\0';
+                        const char *role;
+
                         md.role_name = roles;
-                        if (!is_token_text(md.role_name) || strchr(md.role_name, '/')) {
+                        if (imds_parse_role_list(roles, &role) < 0) {
                                 r = set_error(c, -EBADMSG,
                                               "the instance metadata lists an invalid role name");
                                 goto fail;
@@ -652,45 +631,10 @@ void instance_metadata_done(struct instance_metadata *md)
         *md = (struct instance_metadata){0};
 }
 
-/* parse_rfc3339_utc - "YYYY-MM-DDThh:mm:ssZ" (fractional seconds allowed) to time_t */
-static int parse_rfc3339_utc(const char *s, time_t *ret)
-{
-        struct tm tm = {0};
-        const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-
-        if (!end)
-                return -EINVAL;
-        if (*end == '.')
-                for (end++; *end >= '0' && *end <= '9'; end++)
-                        ;
-        if (strcmp(end, "Z") != 0 && strcmp(end, "+00:00") != 0)
-                return -EINVAL;
-        *ret = timegm(&tm);
-        return 0;
-}
-
-/* dup_secret_member - copy a string member of a credentials document, registering it */
-static int dup_secret_member(json_t *doc, const char *name, char **ret)
-{
-        const char *v = json_string_value(json_object_get(doc, name));
-
-        if (!v || !*v)
-                return -EBADMSG;
-        *ret = strdup(v);
-        if (!*ret)
-                return -ENOMEM;
-        (void)secret_mask_add(*ret);
-        return 0;
-}
-
 int imds_get_role_credentials(struct imds_client *c, const char *role, struct aws_credentials *ret)
 {
-        struct aws_credentials creds = {.source = "instance role"};
-        json_error_t jerr;
-        const char *code, *expiration;
-        char *path, *body;
+        char why[IMDS_PARSE_WHY_MAX], *path, *body;
         size_t len;
-        json_t *doc;
         int r;
 
         if (asprintf(&path, "%s%s", IMDS_CREDENTIALS_PATH, role) < 0)
@@ -699,46 +643,15 @@ int imds_get_role_credentials(struct imds_client *c, const char *role, struct aw
         free(path);
         if (r < 0)
                 return r;
-        doc = json_loadb(body, len, 0, &jerr);
+        r = imds_parse_credentials(body, len, ret, why, sizeof why);
         secret_wipe(body, len);
         free(body);
-        if (!json_is_object(doc)) {
-                json_decref(doc);
-                return set_error(
-                        c, -EBADMSG,
-                        "the credentials of role %s in instance metadata are not a JSON object",
-                        role);
-        }
-        code = json_string_value(json_object_get(doc, "Code"));
-        if (!code || strcmp(code, "Success") != 0) {
-                const char *message = json_string_value(json_object_get(doc, "Message"));
-
-                r = set_error(
-                        c, -EACCES,
-                        "the instance metadata has no usable credentials for role %s: Code %s%s%s",
-                        role, code ? code : "(missing)", message ? ": " : "",
-                        message ? message : "");
-                json_decref(doc);
-                return r;
-        }
-        r = dup_secret_member(doc, "AccessKeyId", &creds.access_key_id);
-        if (r >= 0)
-                r = dup_secret_member(doc, "SecretAccessKey", &creds.secret_access_key);
-        if (r >= 0)
-                r = dup_secret_member(doc, "Token", &creds.session_token);
-        expiration = json_string_value(json_object_get(doc, "Expiration"));
-        if (r >= 0 && (!expiration || parse_rfc3339_utc(expiration, &creds.expiration) < 0))
-                r = -EBADMSG;
-        json_decref(doc);
-        if (r < 0) {
-                aws_credentials_done(&creds);
-                return r == -EBADMSG
-                               ? set_error(
-                                         c, r,
-                                         "the credentials of role %s in instance metadata lack AccessKeyId, SecretAccessKey, Token or a valid Expiration",
-                                         role)
-                               : r;
-        }
-        *ret = creds;
-        return 0;
+        if (r == -EACCES)
+                return set_error(c, r,
+                                 "the instance metadata has no usable credentials for role %s: %s",
+                                 role, why);
+        if (r == -EBADMSG)
+                return set_error(c, r, "the credentials of role %s in instance metadata %s", role,
+                                 why);
+        return r;
 }
