@@ -43,7 +43,10 @@ enum setting_type {
         TYPE_OPTIONAL_PATH, /* empty, or an absolute path */
         TYPE_NAME,          /* a file name without directory: letters, digits, '.', '_', '-' */
         TYPE_SECRET_ID,
+        TYPE_COUNT, /* 1..COUNT_MAX; 0 too when choices is "0" */
 };
+
+#define COUNT_MAX 1000000
 
 struct setting_def {
         const char *name;
@@ -85,6 +88,14 @@ static const struct setting_def defs[SETTING_MAX] = {
         [SETTING_SMTPD_SASL_PATH] = {"smtpd_sasl_path", TYPE_NAME, "mailinit", NULL},
         [SETTING_SMTPD_SASL_CONFIG_DIR] = {"smtpd_sasl_config_dir", TYPE_PATH,
                                            "/etc/mailinit/sasl2", NULL},
+        [SETTING_MAIL_OWNER] = {"mail_owner", TYPE_NAME, "mailinit", NULL},
+        [SETTING_SETGID_GROUP] = {"setgid_group", TYPE_NAME, "mailinit-drop", NULL},
+        [SETTING_SMTPD_TIMEOUT] = {"smtpd_timeout", TYPE_DURATION, "300s", "s"},
+        [SETTING_SMTPD_RECIPIENT_LIMIT] = {"smtpd_recipient_limit", TYPE_COUNT, "1000", NULL},
+        [SETTING_SMTPD_HARD_ERROR_LIMIT] = {"smtpd_hard_error_limit", TYPE_COUNT, "20", NULL},
+        [SETTING_SMTPD_CLIENT_CONNECTION_COUNT_LIMIT] = {"smtpd_client_connection_count_limit",
+                                                         TYPE_COUNT, "50", "0"},
+        [SETTING_DEFAULT_PROCESS_LIMIT] = {"default_process_limit", TYPE_COUNT, "1000", NULL},
 };
 
 /* CA bundles of the distributions we package for, first existing one wins. */
@@ -515,6 +526,12 @@ static int check_value(struct settings *s, enum setting_key key, struct config_e
                 if (parse_duration(v, d->choices[0], &s->u64[key]) < 0)
                         return FAIL("'%s' is not a time value (a number with unit s, m, h, d or w)",
                                     sv->origin, d->name, v);
+                return 0;
+        case TYPE_COUNT:
+                if (parse_uint64(v, &s->u64[key]) < 0 || s->u64[key] > COUNT_MAX ||
+                    (s->u64[key] == 0 && !d->choices))
+                        return FAIL("'%s' is not a number from %s to %d", sv->origin, d->name, v,
+                                    d->choices ? "0" : "1", COUNT_MAX);
                 return 0;
         case TYPE_SIZE:
                 if (parse_size(v, &s->u64[key]) < 0)

@@ -42,6 +42,13 @@ enum setting_key {
         SETTING_SMTPD_SASL_AUTH_ENABLE, /* its AUTH (Cyrus SASL server), only after STARTTLS */
         SETTING_SMTPD_SASL_PATH,        /* Cyrus application name: <config_dir>/<name>.conf */
         SETTING_SMTPD_SASL_CONFIG_DIR,
+        SETTING_MAIL_OWNER,   /* the relay's user when started as root */
+        SETTING_SETGID_GROUP, /* the maildrop's group */
+        SETTING_SMTPD_TIMEOUT,
+        SETTING_SMTPD_RECIPIENT_LIMIT,
+        SETTING_SMTPD_HARD_ERROR_LIMIT,
+        SETTING_SMTPD_CLIENT_CONNECTION_COUNT_LIMIT,
+        SETTING_DEFAULT_PROCESS_LIMIT, /* connections served at once */
         SETTING_MAX,
         SETTING_INVALID = -1,
 };

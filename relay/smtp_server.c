@@ -57,7 +57,7 @@
 #define DEFAULT_MAX_RCPT   1000
 #define DEFAULT_MAX_ERRORS 20
 #define DEFAULT_IDLE_USEC  (300ULL * 1000000ULL)
-#define DEFAULT_MAX_CONN   500
+#define DEFAULT_MAX_CONN   1000
 
 enum session_state {
         STATE_COMMAND,
@@ -132,6 +132,8 @@ struct smtp_server {
         struct session *sessions;
         size_t n_sessions;
         size_t busy;
+        int spare_fd;         /* /dev/null, given up to refuse a connection when out of fds */
+        bool out_of_fds_said; /* logged once per shortage */
         /* commit thread */
         pthread_t thread;
         bool thread_started;
@@ -1025,8 +1027,12 @@ static int on_idle(sd_event_source *source, uint64_t usec, void *userdata)
 
         (void)source;
         (void)usec;
-        if (s->state == STATE_COMMITTING || s->state == STATE_CLOSING)
-                return 0; /* our own work, not the client's silence */
+        if (s->state == STATE_COMMITTING) {
+                touch_timer(s); /* our own work, not the client's silence */
+                return 0;
+        }
+        if (s->state == STATE_CLOSING)
+                return 0;
         if (s->state == STATE_STARTTLS || s->state == STATE_HANDSHAKE) {
                 /* no reply: the session is neither in clear nor under TLS now */
                 log_info("timeout after STARTTLS from %s", s->client);
@@ -1044,12 +1050,16 @@ static int on_idle(sd_event_source *source, uint64_t usec, void *userdata)
         return 0;
 }
 
+/* touch_timer - the client has smtpd_timeout from now for its next complete line (a timer
+ * that fired while we were busy committing is armed again) */
 static void touch_timer(struct session *s)
 {
         uint64_t now;
 
-        if (sd_event_now(s->server->event, CLOCK_MONOTONIC, &now) >= 0)
+        if (sd_event_now(s->server->event, CLOCK_MONOTONIC, &now) >= 0) {
                 (void)sd_event_source_set_time(s->timer, now + s->server->config.idle_timeout_usec);
+                (void)sd_event_source_set_enabled(s->timer, SD_EVENT_ONESHOT);
+        }
 }
 
 /* session_read - handle what is buffered, then read and handle until the socket (and, under
@@ -1079,7 +1089,10 @@ static int session_read(struct session *s)
                 }
                 if (n <= 0)
                         return n < 0 ? (int)n : -ECONNRESET;
-                touch_timer(s);
+                /* smtpd_timeout is a deadline per line, not per read: a client trickling one
+                 * byte at a time cannot hold a connection (Postfix's smtpd_per_record_deadline) */
+                if (memchr(chunk, '\n', (size_t)n))
+                        touch_timer(s);
                 if (buf_append(&s->in, chunk, (size_t)n) < 0) {
                         /* only possible in command mode with garbage: drop it */
                         reply(s, "500 5.5.0 Error: line too long");
@@ -1201,6 +1214,61 @@ static void describe_peer(struct session *s)
                        s->peer_addr);
 }
 
+/* same_address - the peers' addresses are equal (ports aside) */
+static bool same_address(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+        if (a->ss_family != b->ss_family)
+                return false;
+        if (a->ss_family == AF_INET)
+                return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+                              &((const struct sockaddr_in *)b)->sin_addr,
+                              sizeof(struct in_addr)) == 0;
+        if (a->ss_family == AF_INET6)
+                return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                              &((const struct sockaddr_in6 *)b)->sin6_addr,
+                              sizeof(struct in6_addr)) == 0;
+        return false;
+}
+
+/* client_connections - sessions open from peer's address */
+static size_t client_connections(const struct smtp_server *srv, const struct sockaddr_storage *peer)
+{
+        size_t n = 0;
+
+        for (const struct session *s = srv->sessions; s; s = s->next)
+                if (same_address(&s->peer, peer))
+                        n++;
+        return n;
+}
+
+/* refuse - answer 421 on a connection we will not serve, and close it */
+static void refuse(int cfd, const char *reply_text)
+{
+        (void)!send(cfd, reply_text, strlen(reply_text), MSG_NOSIGNAL | MSG_DONTWAIT);
+        close(cfd);
+}
+
+/* refuse_out_of_fds - EMFILE/ENFILE: the listener stays readable, so give up the spare
+ * descriptor, take the connection off the backlog with it and refuse it, rather than spin
+ * (libev's and nginx's recipe). Returns true when one was taken. */
+static bool refuse_out_of_fds(struct smtp_server *srv, int listen_fd, int error)
+{
+        int cfd;
+
+        if (!srv->out_of_fds_said) {
+                log_warning_errno(error, "accept: %m; refusing new connections until some close");
+                srv->out_of_fds_said = true;
+        }
+        if (srv->spare_fd < 0)
+                return false;
+        close(srv->spare_fd);
+        cfd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd >= 0)
+                refuse(cfd, "421 4.3.2 Error: too many connections, try again later\r\n");
+        srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        return cfd >= 0;
+}
+
 static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *userdata)
 {
         struct smtp_server *srv = userdata;
@@ -1216,17 +1284,30 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
 
                 cfd = accept4(fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (cfd < 0) {
-                        if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
-                                return 0;
-                        /* EMFILE/ENFILE: stop for now, the next connection retries. */
-                        log_warning_errno(errno, "accept: %m");
+                        if (errno == EINTR || errno == ECONNABORTED)
+                                continue;
+                        if ((errno == EMFILE || errno == ENFILE) &&
+                            refuse_out_of_fds(srv, fd, errno))
+                                continue;
+                        if (errno != EAGAIN)
+                                log_debug_errno(errno, "accept: %m");
                         return 0;
                 }
+                srv->out_of_fds_said = false;
                 if (srv->n_sessions >= srv->config.max_connections) {
-                        static const char busy[] = "421 4.7.0 Error: too many connections\r\n";
-
-                        (void)!send(cfd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-                        close(cfd);
+                        log_debug("refusing a connection: default_process_limit %u reached",
+                                  srv->config.max_connections);
+                        refuse(cfd, "421 4.7.0 Error: too many connections\r\n");
+                        continue;
+                }
+                if (srv->config.max_connections_per_client &&
+                    !smtp_server_network_match(srv->config.mynetworks, srv->config.n_mynetworks,
+                                               &peer) &&
+                    client_connections(srv, &peer) >= srv->config.max_connections_per_client) {
+                        log_debug(
+                                "refusing a connection: smtpd_client_connection_count_limit %u reached",
+                                srv->config.max_connections_per_client);
+                        refuse(cfd, "421 4.7.0 Error: too many connections from your address\r\n");
                         continue;
                 }
                 s = calloc(1, sizeof *s);
@@ -1276,6 +1357,7 @@ int smtp_server_new(sd_event *e, const struct smtp_server_config *config, struct
         if (!srv)
                 return -ENOMEM;
         srv->efd = -1;
+        srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         srv->event = sd_event_ref(e);
         srv->config = *config;
         /* Our own copies: the caller's settings are replaced on SIGHUP. */
@@ -1396,6 +1478,8 @@ struct smtp_server *smtp_server_free(struct smtp_server *srv)
         sd_event_source_disable_unref(srv->efd_source);
         if (srv->efd >= 0)
                 close(srv->efd);
+        if (srv->spare_fd >= 0)
+                close(srv->spare_fd);
         if (srv->locks_ready) {
                 pthread_mutex_destroy(&srv->lock);
                 pthread_cond_destroy(&srv->cond);
