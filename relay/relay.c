@@ -133,6 +133,22 @@ static int load_settings(struct relay *rl, struct settings **ret)
         return 0;
 }
 
+/* credentials_error_place - "line N" from a config_parse message "PATH:N: ...", without the
+ * rest (which may quote a secret); "cannot be parsed" when there is no line number */
+static const char *credentials_error_place(const char *path, const char *message)
+{
+        static __thread char place[32];
+        size_t n = strlen(path), digits;
+
+        if (strncmp(message, path, n) != 0 || message[n] != ':')
+                return "cannot be read or parsed";
+        digits = strspn(message + n + 1, "0123456789");
+        if (digits == 0 || digits > 9 || message[n + 1 + digits] != ':')
+                return "cannot be read or parsed";
+        (void)snprintf(place, sizeof place, "line %.*s is malformed", (int)digits, message + n + 1);
+        return place;
+}
+
 /* read_credentials - credentials_file: smtp_username, smtp_password, secret_id. A missing file
  * means no AUTH (a loopback sink); bad content is an error. */
 static int read_credentials(struct relay *rl, char **ret_user, char **ret_pass,
@@ -153,8 +169,15 @@ static int read_credentials(struct relay *rl, char **ret_user, char **ret_pass,
                 log_warning("%s does not exist: relaying without SMTP authentication", path);
                 return 0;
         }
+        if (r < 0 && r != -EINVAL) {
+                log_error("%s", err.message); /* cannot read, too large: nothing quoted */
+                return r;
+        }
         if (r < 0) {
-                log_error("%s", err.message);
+                /* SECURITY: the parser's message quotes the line, which may be the password */
+                log_error(
+                        "%s: %s (the line is not quoted: it may hold the password); expected smtp_username = NAME, smtp_password = PASSWORD, secret_id = ID",
+                        path, credentials_error_place(path, err.message));
                 return r;
         }
         for (size_t i = 0; i < f->n_entries; i++) {
@@ -163,8 +186,8 @@ static int read_credentials(struct relay *rl, char **ret_user, char **ret_pass,
                 if (strcmp(k, "smtp_username") != 0 && strcmp(k, "smtp_password") != 0 &&
                     strcmp(k, "secret_id") != 0) {
                         log_error(
-                                "%s:%u: unknown parameter '%s' (expected smtp_username, smtp_password, secret_id)",
-                                path, f->entries[i].line, k);
+                                "%s:%u: unknown parameter (not quoted: it may hold the password); expected smtp_username, smtp_password, secret_id",
+                                path, f->entries[i].line);
                         config_file_free(f);
                         return -EINVAL;
                 }
