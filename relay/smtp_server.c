@@ -15,7 +15,10 @@
  *
  * Limits: command lines (SMTP_CMD_LINE_MAX; longer is 500 and the rest of the line is
  * dropped), recipients, message size (552, the stream is still consumed so the session stays
- * in sync), errors (421 and close), idle time (421 4.4.2), connections (421 4.7.0).
+ * in sync), errors (421 and close), time per line (421 4.4.2: the timer is reset by complete
+ * lines only, so a client trickling bytes cannot hold a session), connections in all and per
+ * client address outside mynetworks (421 4.7.0); out of descriptors, a spare one is given up
+ * to refuse the connection (421 4.3.2) instead of spinning on a readable listener.
  *
  * STARTTLS (RFC 3207): "220" is flushed in clear, then the handshake runs on the same socket,
  * driven by the events OpenSSL asks for; afterwards every byte goes through SSL_read/SSL_write.
