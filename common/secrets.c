@@ -420,7 +420,7 @@ int secrets_get_secret_value(struct http_client *http, const struct secrets_requ
         bool refreshed = false, skew_fixed = false, refresh = false;
         time_t offset = 0;
         json_t *request_doc;
-        int r = -ETIMEDOUT;
+        int r;
 
         *err = (struct secrets_error){0};
         url = req->endpoint ? strdup(req->endpoint) : secrets_endpoint(req->region);
@@ -497,7 +497,6 @@ int secrets_get_secret_value(struct http_client *http, const struct secrets_requ
                         set_error(err, NULL, r,
                                   "cannot reach Secrets Manager at %s for secret '%s': %s", url,
                                   req->secret_id, detail);
-                        verdict = SECRETS_VERDICT_RETRY;
                 } else {
                         verdict = secrets_parse_answer(&resp, req, ret, &r, err);
                         if (verdict == SECRETS_VERDICT_SKEW && !skew_fixed) {

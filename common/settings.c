@@ -376,7 +376,7 @@ static int expand(struct settings *s, enum setting_key key, bool *busy, struct c
                         char close = *p == '{' ? '}' : ')';
 
                         p++;
-                        while (is_name_char(p[n]) && n < sizeof name - 1)
+                        while (n < sizeof name - 1 && is_name_char(p[n]))
                                 n++;
                         if (p[n] != close || n == 0) {
                                 r = config_error_set(err,
@@ -389,7 +389,7 @@ static int expand(struct settings *s, enum setting_key key, bool *busy, struct c
                         name[n] = '\0';
                         p += n + 1;
                 } else {
-                        while (is_name_char(p[n]) && n < sizeof name - 1)
+                        while (n < sizeof name - 1 && is_name_char(p[n]))
                                 n++;
                         if (n == 0) {
                                 r = config_error_set(

@@ -51,19 +51,22 @@ struct imds_client {
         char error[IMDS_ERROR_MAX];
 };
 
-static int set_error(struct imds_client *c, int r, const char *format, ...)
-        __attribute__((format(printf, 3, 4)));
+static void set_error_text(struct imds_client *c, const char *format, ...)
+        __attribute__((format(printf, 2, 3)));
 
-/* set_error - record the sentence imds_error() returns; returns r */
-static int set_error(struct imds_client *c, int r, const char *format, ...)
+/* set_error_text - record the sentence imds_error() returns */
+static void set_error_text(struct imds_client *c, const char *format, ...)
 {
         va_list ap;
 
         va_start(ap, format);
         (void)vsnprintf(c->error, sizeof c->error, format, ap);
         va_end(ap);
-        return r;
 }
+
+/* set_error - set_error_text, then r. A macro so that static analysers, which do not follow
+ * variadic calls, still see which error is returned. */
+#define set_error(c, r, ...) (set_error_text((c), __VA_ARGS__), (r))
 
 bool imds_disabled_by_environment(void)
 {
@@ -267,7 +270,7 @@ static int fetch_token(struct imds_client *c)
                 }
                 if (r == 0) {
                         last = -EAGAIN;
-                        set_error(
+                        (void)set_error(
                                 c, -EAGAIN,
                                 "the instance metadata service at %s answered the token request with HTTP %ld",
                                 c->endpoint, resp.status);
@@ -275,7 +278,7 @@ static int fetch_token(struct imds_client *c)
                         last = r;
                         if (r == -ETIMEDOUT && resp.connected)
                                 timed_out_connected = true;
-                        set_error(
+                        (void)set_error(
                                 c, r,
                                 "cannot get an IMDSv2 token from the instance metadata service at %s: %s",
                                 c->endpoint, http_client_error(c->http));
@@ -420,13 +423,13 @@ int imds_get(struct imds_client *c, const char *path, size_t max, bool allow_bin
                         goto out;
                 }
                 if (r == 0)
-                        set_error(c, -EAGAIN,
-                                  "the instance metadata service answered HTTP %ld for %s",
-                                  resp.status, path);
+                        (void)set_error(c, -EAGAIN,
+                                        "the instance metadata service answered HTTP %ld for %s",
+                                        resp.status, path);
                 else
-                        set_error(c, r,
-                                  "cannot read %s from the instance metadata service at %s: %s",
-                                  path, c->endpoint, http_client_error(c->http));
+                        (void)set_error(
+                                c, r, "cannot read %s from the instance metadata service at %s: %s",
+                                path, c->endpoint, http_client_error(c->http));
                 http_response_done(&resp);
                 if (r != 0 && !is_transport_retryable(r))
                         goto out;
@@ -436,12 +439,13 @@ int imds_get(struct imds_client *c, const char *path, size_t max, bool allow_bin
                 if (attempt < c->max_attempts && !pause_before_retry(c, attempt - 1))
                         break;
         }
-        /* Out of attempts: r holds the last failure, c->error its description. */
-        if (r == -EAGAIN)
+        /* Out of attempts: r holds the last failure, c->error its description (success left
+         * through out: already, so a 0 here is a failure too) */
+        if (r == -EAGAIN || r >= 0)
                 r = -ECONNRESET;
 out:
         free(url);
-        return r;
+        return r > 0 ? -EIO : r; /* http_perform gives 0 or -errno: r is never positive */
 }
 
 /* get_text - a required or optional text item, trailing white space removed */
@@ -604,7 +608,7 @@ int imds_read_instance(struct imds_client *c, struct instance_metadata *ret)
                 md.user_data = (uint8_t *)data;
                 md.user_data_len = len;
         } else if (r == -EFBIG) {
-                set_error(c, -EFBIG, "user-data is larger than %d bytes", IMDS_USERDATA_MAX);
+                (void)set_error(c, -EFBIG, "user-data is larger than %d bytes", IMDS_USERDATA_MAX);
                 goto fail;
         } else if (r != -ENOENT) {
                 goto fail;

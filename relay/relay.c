@@ -707,7 +707,7 @@ int relay_main(int argc, char **argv)
         sigaddset(&mask, SIGHUP);
         sigaddset(&mask, SIGUSR1);
         sigprocmask(SIG_BLOCK, &mask, NULL);
-        signal(SIGPIPE, SIG_IGN);
+        (void)signal(SIGPIPE, SIG_IGN);
 
         if (load_settings(&rl, &rl.settings) < 0)
                 return EX_CONFIG;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install what the tests need, build twice (gcc with -Werror; gcc with AddressSanitizer and
+# Install what the tests need, run the static analysers (cppcheck, clang-tidy), build twice (gcc with -Werror; gcc with AddressSanitizer and
 # UndefinedBehaviorSanitizer), run the whole suite in both, replay and briefly fuzz every
 # fuzz target with libFuzzer (clang), and check formatting and banned calls.
 # Usage: scripts/test-all.sh            (as root on Debian 12; see README)
@@ -19,6 +19,9 @@ if grep -nE '\b(strcpy|strcat|sprintf|vsprintf|gets|atoi|atol|strtok|system|pope
         echo "banned calls found (see STYLE: use the bounded variants)" >&2
         exit 1
 fi
+
+echo "== static analysis: cppcheck, clang-tidy (scripts/static-analysis.sh)"
+"$top/scripts/static-analysis.sh"
 
 echo "== build (gcc, -Werror) and test"
 cmake -S . -B build -DMAILINIT_WERROR=ON >/dev/null
