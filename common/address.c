@@ -169,7 +169,7 @@ int network_parse(const char *s, size_t len, struct network *ret)
 {
         char text[INET6_ADDRSTRLEN + 8];
         struct network n = {0};
-        const char *slash, *addr = s;
+        const char *slash, *addr;
         size_t addr_len;
         unsigned max_prefix;
 
@@ -183,6 +183,7 @@ int network_parse(const char *s, size_t len, struct network *ret)
         if (addr[0] == '[') {
                 if (addr_len < 3 || addr[addr_len - 1] != ']')
                         return -EINVAL;
+                /* cppcheck-suppress unreadVariable ; read through addr, which points into text */
                 text[addr_len - 1] = '\0';
                 addr++;
                 if (inet_pton(AF_INET6, addr, n.addr) != 1)
@@ -190,6 +191,7 @@ int network_parse(const char *s, size_t len, struct network *ret)
                 n.family = AF_INET6;
                 max_prefix = 128;
         } else {
+                /* cppcheck-suppress unreadVariable ; read through addr, which points into text */
                 text[addr_len] = '\0';
                 if (inet_pton(AF_INET, addr, n.addr) != 1)
                         return -EINVAL;

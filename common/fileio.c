@@ -145,9 +145,7 @@ static int fsync_directory_of(const char *path)
         if (!copy)
                 return -ENOMEM;
         fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                r = -errno;
-        else if (fsync(fd) < 0)
+        if (fd < 0 || fsync(fd) < 0)
                 r = -errno;
         if (fd >= 0)
                 close(fd);
@@ -183,6 +181,7 @@ static int batch_append(struct file_batch *b, char *tmp_path, const char *final_
         }
         b->files = files;
         files[b->n_files++] = (struct staged_file){tmp_path, final_copy, false};
+        /* cppcheck-suppress memleak ; final_copy is owned by b->files now (file_batch_free) */
         return 0;
 }
 

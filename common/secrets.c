@@ -47,14 +47,6 @@
 #define SECRETS_HOST_MAX           512
 #define SECRETS_HEADER_MAX         4096
 
-/* Outcome of one attempt, as the retry loop sees it. */
-enum attempt_verdict {
-        VERDICT_DONE,    /* success or final error: r says which */
-        VERDICT_RETRY,   /* throttling, 5xx, transport: back off and retry */
-        VERDICT_REFRESH, /* ExpiredTokenException: new credentials, retry at once */
-        VERDICT_SKEW,    /* clock skew: re-sign with the server's time, retry at once */
-};
-
 static int set_error(struct secrets_error *err, const char *code, int r, const char *format, ...)
         __attribute__((format(printf, 4, 5)));
 
@@ -233,7 +225,7 @@ out:
 }
 
 /* classify_error - verdict for a non-200 answer; *ret_r holds the final error when DONE */
-static enum attempt_verdict classify_error(const struct http_response *resp,
+static enum secrets_verdict classify_error(const struct http_response *resp,
                                            const struct secrets_request *req, int *ret_r,
                                            char *code, size_t code_size, struct secrets_error *err)
 {
@@ -263,19 +255,19 @@ static enum attempt_verdict classify_error(const struct http_response *resp,
         if (resp->status == 429 || is_throttling(code)) {
                 set_error(err, code, -EAGAIN, "GetSecretValue for secret '%s' was throttled (%s)",
                           req->secret_id, code[0] ? code : "HTTP 429");
-                return VERDICT_RETRY;
+                return SECRETS_VERDICT_RETRY;
         }
         if (resp->status >= 500 || is_transient(code)) {
                 set_error(err, code, -EIO,
                           "GetSecretValue for secret '%s': the service answered HTTP %ld%s%s",
                           req->secret_id, resp->status, code[0] ? " " : "", code);
-                return VERDICT_RETRY;
+                return SECRETS_VERDICT_RETRY;
         }
         if (strcmp(code, "ExpiredTokenException") == 0 || strcmp(code, "ExpiredToken") == 0) {
                 *ret_r =
                         set_error(err, code, -EACCES, "GetSecretValue for secret '%s' (%s): %s: %s",
                                   req->secret_id, req->principal, code, message);
-                return VERDICT_REFRESH;
+                return SECRETS_VERDICT_REFRESH;
         }
         if (strcmp(code, "InvalidSignatureException") == 0 &&
             (strstr(message, "Signature expired") || strstr(message, "not yet current"))) {
@@ -283,7 +275,7 @@ static enum attempt_verdict classify_error(const struct http_response *resp,
                         err, code, -EACCES,
                         "GetSecretValue for secret '%s' (%s): the request's time is off by more than 5 minutes (is the clock set?): %s",
                         req->secret_id, req->principal, message);
-                return VERDICT_SKEW;
+                return SECRETS_VERDICT_SKEW;
         }
         if (!code[0]) {
                 *ret_r = set_error(
@@ -291,7 +283,7 @@ static enum attempt_verdict classify_error(const struct http_response *resp,
                         "GetSecretValue for secret '%s': the service answered HTTP %ld with %s",
                         req->secret_id, resp->status,
                         is_json ? "a JSON body without an error type" : "a body that is not JSON");
-                return VERDICT_DONE;
+                return SECRETS_VERDICT_DONE;
         }
         if (strcmp(code, "AccessDeniedException") == 0 || strcmp(code, "DecryptionFailure") == 0 ||
             strcmp(code, "UnrecognizedClientException") == 0 ||
@@ -310,7 +302,27 @@ static enum attempt_verdict classify_error(const struct http_response *resp,
                 *ret_r = -EREMOTEIO;
         set_error(err, code, *ret_r, "GetSecretValue for secret '%s' (%s): %s: %s", req->secret_id,
                   req->principal, code, message[0] ? message : "(no message)");
-        return VERDICT_DONE;
+        return SECRETS_VERDICT_DONE;
+}
+
+enum secrets_verdict secrets_parse_answer(const struct http_response *resp,
+                                          const struct secrets_request *req,
+                                          struct secret_value *ret, int *ret_r,
+                                          struct secrets_error *err)
+{
+        enum secrets_verdict verdict;
+        char code[128];
+
+        *ret = (struct secret_value){0};
+        if (resp->status == 200) {
+                *ret_r = parse_success(resp, req, ret, err);
+                return SECRETS_VERDICT_DONE;
+        }
+        *ret_r = -EIO;
+        verdict = classify_error(resp, req, ret_r, code, sizeof code, err);
+        if (verdict == SECRETS_VERDICT_RETRY)
+                *ret_r = resp->status == 429 || is_throttling(code) ? -EAGAIN : -EIO;
+        return verdict;
 }
 
 /* header_line - "Name: value" into a new string */
@@ -404,11 +416,11 @@ int secrets_get_secret_value(struct http_client *http, const struct secrets_requ
                 req->attempt_timeout_ms ? req->attempt_timeout_ms : SECRETS_ATTEMPT_TIMEOUT_MS;
         uint64_t deadline_usec = now_monotonic_usec() +
                                  (req->deadline_ms ? req->deadline_ms : SECRETS_DEADLINE_MS) * 1000;
-        char host[SECRETS_HOST_MAX], code[128], *url = NULL, *path = NULL, *body = NULL;
+        char host[SECRETS_HOST_MAX], *url = NULL, *path = NULL, *body = NULL;
         bool refreshed = false, skew_fixed = false, refresh = false;
         time_t offset = 0;
         json_t *request_doc;
-        int r = -ETIMEDOUT;
+        int r;
 
         *err = (struct secrets_error){0};
         url = req->endpoint ? strdup(req->endpoint) : secrets_endpoint(req->region);
@@ -434,7 +446,7 @@ int secrets_get_secret_value(struct http_client *http, const struct secrets_requ
         for (unsigned attempt = 0; attempt < max_attempts;) {
                 const struct aws_credentials *creds = NULL;
                 struct http_response resp;
-                enum attempt_verdict verdict;
+                enum secrets_verdict verdict;
                 char why[256] = "";
                 uint64_t timeout = remaining_ms(deadline_usec);
 
@@ -460,7 +472,7 @@ int secrets_get_secret_value(struct http_client *http, const struct secrets_requ
                         goto out;
                 }
                 if (r == 0 && resp.status == 200) {
-                        r = parse_success(&resp, req, ret, err);
+                        (void)secrets_parse_answer(&resp, req, ret, &r, err);
                         http_response_done(&resp);
                         goto out;
                 }
@@ -485,10 +497,9 @@ int secrets_get_secret_value(struct http_client *http, const struct secrets_requ
                         set_error(err, NULL, r,
                                   "cannot reach Secrets Manager at %s for secret '%s': %s", url,
                                   req->secret_id, detail);
-                        verdict = VERDICT_RETRY;
                 } else {
-                        verdict = classify_error(&resp, req, &r, code, sizeof code, err);
-                        if (verdict == VERDICT_SKEW && !skew_fixed) {
+                        verdict = secrets_parse_answer(&resp, req, ret, &r, err);
+                        if (verdict == SECRETS_VERDICT_SKEW && !skew_fixed) {
                                 time_t server;
 
                                 if (parse_http_date(resp.date, &server) == 0) {
@@ -499,11 +510,11 @@ int secrets_get_secret_value(struct http_client *http, const struct secrets_requ
                                 }
                         }
                         http_response_done(&resp);
-                        if (verdict == VERDICT_REFRESH && !refreshed) {
+                        if (verdict == SECRETS_VERDICT_REFRESH && !refreshed) {
                                 refreshed = refresh = true;
                                 continue;
                         }
-                        if (verdict != VERDICT_RETRY)
+                        if (verdict != SECRETS_VERDICT_RETRY)
                                 goto out;
                         r = err->error_code[0] && is_throttling(err->error_code) ? -EAGAIN : -EIO;
                 }

@@ -71,6 +71,24 @@ char *secrets_endpoint(const char *region);
 int secrets_get_secret_value(struct http_client *http, const struct secrets_request *req,
                              struct secret_value *ret, struct secrets_error *err);
 
+/* Outcome of one answer, as the retry loop sees it. */
+enum secrets_verdict {
+        SECRETS_VERDICT_DONE,    /* success or final error: *ret_r says which */
+        SECRETS_VERDICT_RETRY,   /* throttling, 5xx: back off and retry */
+        SECRETS_VERDICT_REFRESH, /* ExpiredTokenException: new credentials, retry at once */
+        SECRETS_VERDICT_SKEW,    /* clock skew: re-sign with the server's time, retry at once */
+};
+
+/* secrets_parse_answer - what one HTTP answer to GetSecretValue means (status, body, Date and
+ * x-amzn-ErrorType of resp; req gives the secret id and principal for messages). A 200 with
+ * a usable body fills *ret (release with secret_value_done) and sets *ret_r to 0; every other
+ * outcome leaves *ret empty, sets *ret_r to the error secrets_get_secret_value() would return
+ * and describes it in err. Pure (no I/O): the retry loop and the fuzz target call it. */
+enum secrets_verdict secrets_parse_answer(const struct http_response *resp,
+                                          const struct secrets_request *req,
+                                          struct secret_value *ret, int *ret_r,
+                                          struct secrets_error *err);
+
 /* secret_value_done - wipe and free. */
 void secret_value_done(struct secret_value *v);
 

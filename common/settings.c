@@ -44,7 +44,10 @@ enum setting_type {
         TYPE_NAME,          /* a file name without directory: letters, digits, '.', '_', '-' */
         TYPE_SECRET_ID,
         TYPE_NAME_LIST, /* login names, separated by commas or spaces (Postfix list syntax) */
+        TYPE_COUNT,     /* 1..COUNT_MAX; 0 too when choices is "0" */
 };
+
+#define COUNT_MAX 1000000
 
 struct setting_def {
         const char *name;
@@ -91,6 +94,12 @@ static const struct setting_def defs[SETTING_MAX] = {
         [SETTING_SETGID_GROUP] = {"setgid_group", TYPE_NAME, "mailinit-drop", NULL},
         [SETTING_TRUSTED_USERS] = {"trusted_users", TYPE_NAME_LIST, "root, $mail_owner", NULL},
         [SETTING_AUTHORIZED_SUBMIT_USERS] = {"authorized_submit_users", TYPE_NAME_LIST, "", NULL},
+        [SETTING_SMTPD_TIMEOUT] = {"smtpd_timeout", TYPE_DURATION, "300s", "s"},
+        [SETTING_SMTPD_RECIPIENT_LIMIT] = {"smtpd_recipient_limit", TYPE_COUNT, "1000", NULL},
+        [SETTING_SMTPD_HARD_ERROR_LIMIT] = {"smtpd_hard_error_limit", TYPE_COUNT, "20", NULL},
+        [SETTING_SMTPD_CLIENT_CONNECTION_COUNT_LIMIT] = {"smtpd_client_connection_count_limit",
+                                                         TYPE_COUNT, "50", "0"},
+        [SETTING_DEFAULT_PROCESS_LIMIT] = {"default_process_limit", TYPE_COUNT, "1000", NULL},
 };
 
 /* CA bundles of the distributions we package for, first existing one wins. */
@@ -371,7 +380,7 @@ static int expand(struct settings *s, enum setting_key key, bool *busy, struct c
                         char close = *p == '{' ? '}' : ')';
 
                         p++;
-                        while (is_name_char(p[n]) && n < sizeof name - 1)
+                        while (n < sizeof name - 1 && is_name_char(p[n]))
                                 n++;
                         if (p[n] != close || n == 0) {
                                 r = config_error_set(err,
@@ -384,7 +393,7 @@ static int expand(struct settings *s, enum setting_key key, bool *busy, struct c
                         name[n] = '\0';
                         p += n + 1;
                 } else {
-                        while (is_name_char(p[n]) && n < sizeof name - 1)
+                        while (n < sizeof name - 1 && is_name_char(p[n]))
                                 n++;
                         if (n == 0) {
                                 r = config_error_set(
@@ -535,6 +544,12 @@ static int check_value(struct settings *s, enum setting_key key, struct config_e
                 if (parse_duration(v, d->choices[0], &s->u64[key]) < 0)
                         return FAIL("'%s' is not a time value (a number with unit s, m, h, d or w)",
                                     sv->origin, d->name, v);
+                return 0;
+        case TYPE_COUNT:
+                if (parse_uint64(v, &s->u64[key]) < 0 || s->u64[key] > COUNT_MAX ||
+                    (s->u64[key] == 0 && !d->choices))
+                        return FAIL("'%s' is not a number from %s to %d", sv->origin, d->name, v,
+                                    d->choices ? "0" : "1", COUNT_MAX);
                 return 0;
         case TYPE_SIZE:
                 if (parse_size(v, &s->u64[key]) < 0)

@@ -48,6 +48,11 @@ enum setting_key {
         SETTING_SETGID_GROUP,    /* group of the maildrop and of the postdrop helper */
         SETTING_TRUSTED_USERS,   /* users whose sendmail -f may name any sender */
         SETTING_AUTHORIZED_SUBMIT_USERS, /* users who may submit with sendmail; empty: anyone */
+        SETTING_SMTPD_TIMEOUT,
+        SETTING_SMTPD_RECIPIENT_LIMIT,
+        SETTING_SMTPD_HARD_ERROR_LIMIT,
+        SETTING_SMTPD_CLIENT_CONNECTION_COUNT_LIMIT,
+        SETTING_DEFAULT_PROCESS_LIMIT, /* connections served at once */
         SETTING_MAX,
         SETTING_INVALID = -1,
 };

@@ -601,8 +601,8 @@ static int print_dry_run_plan(struct run *run)
                         : settings_get(st, SETTING_NOTIFY_TO));
         if (fclose(out) != 0 && code == EX_OK)
                 code = fail_run(run, EX_OSERR, "Out of memory");
-        if (code == EX_OK)
-                fwrite(text, 1, len, stdout);
+        if (code == EX_OK && fwrite(text, 1, len, stdout) != len)
+                code = fail_run(run, EX_IOERR, "Cannot write the output");
         secret_wipe(text, len);
         free(text);
         return code;

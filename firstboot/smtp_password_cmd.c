@@ -64,7 +64,7 @@ static ssize_t read_key(char *buf, size_t size)
                 quiet = saved;
                 quiet.c_lflag &= ~(tcflag_t)ECHO;
                 (void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-                fputs("Secret access key: ", stderr);
+                (void)fputs("Secret access key: ", stderr);
         }
         /* the key, CR LF, and one byte more to tell a longer input apart; then the NUL */
         while (len < size - 1) {
@@ -84,7 +84,7 @@ static ssize_t read_key(char *buf, size_t size)
         }
         if (tty) {
                 (void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
-                fputc('\n', stderr);
+                (void)fputc('\n', stderr);
         }
         buf[len] = '\0';
         if (r < 0)

@@ -19,7 +19,6 @@
 #include "writers.h"
 
 #define RELAY_CONF_PATH "/etc/mailinit/relay.conf"
-#define RELAY_USER      "mailinit"
 
 /* The keys the relay reads from relay.conf, resolved. */
 static const enum setting_key relay_keys[] = {
@@ -164,13 +163,14 @@ int write_builtin(const struct writer_context *ctx, char *why, size_t why_size)
                 snprintf(why, why_size, "cannot write %s: %s", cred_path, strerror(-r));
                 goto out;
         }
-        /* Readable by the relay's user only. In a test root without that user, root keeps it. */
-        relay_user = getpwnam(RELAY_USER);
+        /* Readable by the relay's user (mail_owner) only, so that it can read it again after
+         * dropping root (SIGHUP, a 535). Where that user does not exist, root keeps it. */
+        relay_user = getpwnam(settings_get(ctx->settings, SETTING_MAIL_OWNER));
         if (relay_user && geteuid() == 0 &&
             chown(cred_tmp, relay_user->pw_uid, relay_user->pw_gid) < 0) {
                 r = -errno;
-                snprintf(why, why_size, "cannot give %s to user %s: %s", cred_path, RELAY_USER,
-                         strerror(-r));
+                snprintf(why, why_size, "cannot give %s to user %s: %s", cred_path,
+                         settings_get(ctx->settings, SETTING_MAIL_OWNER), strerror(-r));
                 goto out;
         }
 commit:

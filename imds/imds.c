@@ -23,10 +23,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include <jansson.h>
-
 #include "backoff.h"
 #include "http.h"
+#include "imds_parse.h"
 #include "parse.h"
 #include "secret_mask.h"
 
@@ -52,19 +51,22 @@ struct imds_client {
         char error[IMDS_ERROR_MAX];
 };
 
-static int set_error(struct imds_client *c, int r, const char *format, ...)
-        __attribute__((format(printf, 3, 4)));
+static void set_error_text(struct imds_client *c, const char *format, ...)
+        __attribute__((format(printf, 2, 3)));
 
-/* set_error - record the sentence imds_error() returns; returns r */
-static int set_error(struct imds_client *c, int r, const char *format, ...)
+/* set_error_text - record the sentence imds_error() returns */
+static void set_error_text(struct imds_client *c, const char *format, ...)
 {
         va_list ap;
 
         va_start(ap, format);
         (void)vsnprintf(c->error, sizeof c->error, format, ap);
         va_end(ap);
-        return r;
 }
+
+/* set_error - set_error_text, then r. A macro so that static analysers, which do not follow
+ * variadic calls, still see which error is returned. */
+#define set_error(c, r, ...) (set_error_text((c), __VA_ARGS__), (r))
 
 bool imds_disabled_by_environment(void)
 {
@@ -234,8 +236,8 @@ static int fetch_token(struct imds_client *c)
                 if (req.timeout_ms == 0)
                         break;
                 r = http_perform(c->http, &req, &resp);
-                if (r == 0 && resp.status == 200 && resp.body.len > 0 &&
-                    !memchr(resp.body.data, '\0', resp.body.len)) {
+                if (r == 0 && resp.status == 200 &&
+                    imds_token_valid(resp.body.data, resp.body.len)) {
                         c->token = buf_take(&resp.body, NULL);
                         http_response_done(&resp);
                         free(url);
@@ -278,7 +280,7 @@ static int fetch_token(struct imds_client *c)
                 }
                 if (r == 0) {
                         last = -EAGAIN;
-                        set_error(
+                        (void)set_error(
                                 c, -EAGAIN,
                                 "the instance metadata service at %s answered the token request with HTTP %ld",
                                 c->endpoint, resp.status);
@@ -286,7 +288,7 @@ static int fetch_token(struct imds_client *c)
                         last = r;
                         if (r == -ETIMEDOUT && resp.connected)
                                 timed_out_connected = true;
-                        set_error(
+                        (void)set_error(
                                 c, r,
                                 "cannot get an IMDSv2 token from the instance metadata service at %s: %s",
                                 c->endpoint, http_client_error(c->http));
@@ -431,13 +433,13 @@ int imds_get(struct imds_client *c, const char *path, size_t max, bool allow_bin
                         goto out;
                 }
                 if (r == 0)
-                        set_error(c, -EAGAIN,
-                                  "the instance metadata service answered HTTP %ld for %s",
-                                  resp.status, path);
+                        (void)set_error(c, -EAGAIN,
+                                        "the instance metadata service answered HTTP %ld for %s",
+                                        resp.status, path);
                 else
-                        set_error(c, r,
-                                  "cannot read %s from the instance metadata service at %s: %s",
-                                  path, c->endpoint, http_client_error(c->http));
+                        (void)set_error(
+                                c, r, "cannot read %s from the instance metadata service at %s: %s",
+                                path, c->endpoint, http_client_error(c->http));
                 http_response_done(&resp);
                 if (r != 0 && !is_transport_retryable(r))
                         goto out;
@@ -447,12 +449,13 @@ int imds_get(struct imds_client *c, const char *path, size_t max, bool allow_bin
                 if (attempt < c->max_attempts && !pause_before_retry(c, attempt - 1))
                         break;
         }
-        /* Out of attempts: r holds the last failure, c->error its description. */
-        if (r == -EAGAIN)
+        /* Out of attempts: r holds the last failure, c->error its description (success left
+         * through out: already, so a 0 here is a failure too) */
+        if (r == -EAGAIN || r >= 0)
                 r = -ECONNRESET;
 out:
         free(url);
-        return r;
+        return r > 0 ? -EIO : r; /* http_perform gives 0 or -errno: r is never positive */
 }
 
 /* get_text - a required or optional text item, trailing white space removed */
@@ -465,23 +468,12 @@ static int get_text(struct imds_client *c, const char *path, char **ret)
         r = imds_get(c, path, IMDS_BODY_MAX, false, &s, &len);
         if (r < 0)
                 return r;
-        while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r' || s[len - 1] == ' '))
-                s[--len] = '\0';
-        if (len == 0) {
+        if (imds_trim_text(s, len) == 0) {
                 free(s);
                 return set_error(c, -EBADMSG, "the instance metadata answer for %s is empty", path);
         }
         *ret = s;
         return 0;
-}
-
-/* is_token_text - printable ASCII without spaces, as ids, regions and host names are */
-static bool is_token_text(const char *s)
-{
-        for (; *s; s++)
-                if (*s <= ' ' || *s > '~')
-                        return false;
-        return true;
 }
 
 static int get_identifier(struct imds_client *c, const char *path, char **ret)
@@ -492,7 +484,7 @@ static int get_identifier(struct imds_client *c, const char *path, char **ret)
         r = get_text(c, path, &s);
         if (r < 0)
                 return r;
-        if (!is_token_text(s) || strlen(s) > 255) {
+        if (!imds_is_token_text(s) || strlen(s) > 255) {
                 free(s);
                 return set_error(
                         c, -EBADMSG,
@@ -506,9 +498,6 @@ static int get_identifier(struct imds_client *c, const char *path, char **ret)
 /* region_from_document - the region field of the instance identity document */
 static int region_from_document(struct imds_client *c, char **ret)
 {
-        json_error_t jerr;
-        json_t *doc;
-        const char *region;
         char *body;
         size_t len;
         int r;
@@ -516,16 +505,11 @@ static int region_from_document(struct imds_client *c, char **ret)
         r = imds_get(c, "dynamic/instance-identity/document", IMDS_BODY_MAX, false, &body, &len);
         if (r < 0)
                 return r;
-        doc = json_loadb(body, len, 0, &jerr);
+        r = imds_parse_region_document(body, len, ret);
         free(body);
-        region = doc ? json_string_value(json_object_get(doc, "region")) : NULL;
-        if (!region || !is_token_text(region)) {
-                json_decref(doc);
+        if (r == -EBADMSG)
                 return set_error(c, -EBADMSG, "the instance identity document has no valid region");
-        }
-        *ret = strdup(region);
-        json_decref(doc);
-        return *ret ? 0 : -ENOMEM;
+        return r;
 }
 
 /* read_tags - keys named mailinit:<key> and their values */
@@ -543,12 +527,10 @@ static int read_tags(struct imds_client *c, struct instance_metadata *md)
                 return r;
         md->tags_exposed = true;
         for (line = strtok_r(list, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                const char *key = imds_tag_key(line);
                 char *path, *value;
-                size_t n = strlen(line);
 
-                if (n > 0 && line[n - 1] == '\r')
-                        line[--n] = '\0';
-                if (strncmp(line, "mailinit:", 9) != 0 || n == 9)
+                if (!key)
                         continue;
                 if (md->n_tags >= IMDS_TAGS_MAX) {
                         free(list);
@@ -567,7 +549,7 @@ static int read_tags(struct imds_client *c, struct instance_metadata *md)
                         free(list);
                         return r;
                 }
-                md->tags[md->n_tags].key = strdup(line + 9);
+                md->tags[md->n_tags].key = strdup(key);
                 md->tags[md->n_tags].value = value;
                 if (!md->tags[md->n_tags].key) {
                         free(value);
@@ -610,9 +592,10 @@ int imds_read_instance(struct imds_client *c, struct instance_metadata *ret)
                 if (r < 0 && r != -ENOENT)
                         goto fail;
                 if (r == 0) {
-                        roles[strcspn(roles, "\r\n")] = '\0';
+                        const char *role;
+
                         md.role_name = roles;
-                        if (!is_token_text(md.role_name) || strchr(md.role_name, '/')) {
+                        if (imds_parse_role_list(roles, &role) < 0) {
                                 r = set_error(c, -EBADMSG,
                                               "the instance metadata lists an invalid role name");
                                 goto fail;
@@ -635,7 +618,7 @@ int imds_read_instance(struct imds_client *c, struct instance_metadata *ret)
                 md.user_data = (uint8_t *)data;
                 md.user_data_len = len;
         } else if (r == -EFBIG) {
-                set_error(c, -EFBIG, "user-data is larger than %d bytes", IMDS_USERDATA_MAX);
+                (void)set_error(c, -EFBIG, "user-data is larger than %d bytes", IMDS_USERDATA_MAX);
                 goto fail;
         } else if (r != -ENOENT) {
                 goto fail;
@@ -662,45 +645,10 @@ void instance_metadata_done(struct instance_metadata *md)
         *md = (struct instance_metadata){0};
 }
 
-/* parse_rfc3339_utc - "YYYY-MM-DDThh:mm:ssZ" (fractional seconds allowed) to time_t */
-static int parse_rfc3339_utc(const char *s, time_t *ret)
-{
-        struct tm tm = {0};
-        const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-
-        if (!end)
-                return -EINVAL;
-        if (*end == '.')
-                for (end++; *end >= '0' && *end <= '9'; end++)
-                        ;
-        if (strcmp(end, "Z") != 0 && strcmp(end, "+00:00") != 0)
-                return -EINVAL;
-        *ret = timegm(&tm);
-        return 0;
-}
-
-/* dup_secret_member - copy a string member of a credentials document, registering it */
-static int dup_secret_member(json_t *doc, const char *name, char **ret)
-{
-        const char *v = json_string_value(json_object_get(doc, name));
-
-        if (!v || !*v)
-                return -EBADMSG;
-        *ret = strdup(v);
-        if (!*ret)
-                return -ENOMEM;
-        (void)secret_mask_add(*ret);
-        return 0;
-}
-
 int imds_get_role_credentials(struct imds_client *c, const char *role, struct aws_credentials *ret)
 {
-        struct aws_credentials creds = {.source = "instance role"};
-        json_error_t jerr;
-        const char *code, *expiration;
-        char *path, *body;
+        char why[IMDS_PARSE_WHY_MAX], *path, *body;
         size_t len;
-        json_t *doc;
         int r;
 
         if (asprintf(&path, "%s%s", IMDS_CREDENTIALS_PATH, role) < 0)
@@ -709,46 +657,15 @@ int imds_get_role_credentials(struct imds_client *c, const char *role, struct aw
         free(path);
         if (r < 0)
                 return r;
-        doc = json_loadb(body, len, 0, &jerr);
+        r = imds_parse_credentials(body, len, ret, why, sizeof why);
         secret_wipe(body, len);
         free(body);
-        if (!json_is_object(doc)) {
-                json_decref(doc);
-                return set_error(
-                        c, -EBADMSG,
-                        "the credentials of role %s in instance metadata are not a JSON object",
-                        role);
-        }
-        code = json_string_value(json_object_get(doc, "Code"));
-        if (!code || strcmp(code, "Success") != 0) {
-                const char *message = json_string_value(json_object_get(doc, "Message"));
-
-                r = set_error(
-                        c, -EACCES,
-                        "the instance metadata has no usable credentials for role %s: Code %s%s%s",
-                        role, code ? code : "(missing)", message ? ": " : "",
-                        message ? message : "");
-                json_decref(doc);
-                return r;
-        }
-        r = dup_secret_member(doc, "AccessKeyId", &creds.access_key_id);
-        if (r >= 0)
-                r = dup_secret_member(doc, "SecretAccessKey", &creds.secret_access_key);
-        if (r >= 0)
-                r = dup_secret_member(doc, "Token", &creds.session_token);
-        expiration = json_string_value(json_object_get(doc, "Expiration"));
-        if (r >= 0 && (!expiration || parse_rfc3339_utc(expiration, &creds.expiration) < 0))
-                r = -EBADMSG;
-        json_decref(doc);
-        if (r < 0) {
-                aws_credentials_done(&creds);
-                return r == -EBADMSG
-                               ? set_error(
-                                         c, r,
-                                         "the credentials of role %s in instance metadata lack AccessKeyId, SecretAccessKey, Token or a valid Expiration",
-                                         role)
-                               : r;
-        }
-        *ret = creds;
-        return 0;
+        if (r == -EACCES)
+                return set_error(c, r,
+                                 "the instance metadata has no usable credentials for role %s: %s",
+                                 role, why);
+        if (r == -EBADMSG)
+                return set_error(c, r, "the credentials of role %s in instance metadata %s", role,
+                                 why);
+        return r;
 }

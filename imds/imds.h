@@ -82,7 +82,7 @@ struct instance_metadata {
  * errors of imds_get() for a required item (instance id, region, hostname); optional items
  * (role, tags, lifecycle, user-data) treat 404 as absent. *md is filled only on success;
  * release with instance_metadata_done(). */
-int imds_read_instance(struct imds_client *c, struct instance_metadata *md);
+int imds_read_instance(struct imds_client *c, struct instance_metadata *ret);
 void instance_metadata_done(struct instance_metadata *md);
 
 /* imds_get_role_credentials - the instance role's temporary credentials (Code must be

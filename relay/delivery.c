@@ -422,10 +422,12 @@ static void prune_records(struct delivery *d)
         while (dp && (de = readdir(dp))) {
                 struct stat st;
 
-                if (de->d_name[0] == '.' && strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-                        (void)unlinkat(dirfd(dp), de->d_name, 0); /* an interrupted write */
-                else if (de->d_name[0] != '.' && fstatat(dirfd(dp), de->d_name, &st, 0) == 0 &&
-                         st.st_mtime < limit)
+                bool interrupted = de->d_name[0] == '.' && strcmp(de->d_name, ".") != 0 &&
+                                   strcmp(de->d_name, "..") != 0;
+                bool expired = de->d_name[0] != '.' &&
+                               fstatat(dirfd(dp), de->d_name, &st, 0) == 0 && st.st_mtime < limit;
+
+                if (interrupted || expired) /* an interrupted write, or older than the limit */
                         (void)unlinkat(dirfd(dp), de->d_name, 0);
         }
         if (dp)
@@ -713,7 +715,6 @@ finish:
         goto defer;
 
 defer_all:
-        any_deferred = true;
         (void)snprintf(last_reply, sizeof last_reply, "cannot open the queue file: %s",
                        strerror(r < 0 ? -r : ENOMEM));
 defer:

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sysexits.h>
@@ -35,6 +36,7 @@
 #include "log.h"
 #include "parse.h"
 #include "pickup.h"
+#include "privilege.h"
 #include "relay_commands.h"
 #include "secret_mask.h"
 #include "settings.h"
@@ -50,6 +52,8 @@
 #define STATUS_INTERVAL_US (10ULL * 1000000ULL)
 #define STOP_WAIT_US       (30ULL * 1000000ULL)
 #define NETWORKS_MAX       64
+#define LISTENERS_MAX      16
+#define RELAY_FD_RESERVE   64 /* descriptors kept for everything but connections */
 
 struct relay {
         const char *root;
@@ -64,6 +68,11 @@ struct relay {
         struct network networks[NETWORKS_MAX];
         size_t n_networks;
         char *pid_path;
+        int listen_fds[LISTENERS_MAX]; /* bound before the privileges are dropped */
+        size_t n_listen_fds;
+        bool socket_activated;
+        bool have_initial_credentials; /* read as root, before the switch */
+        char *initial_user, *initial_pass, *initial_secret_id;
         bool stopping;
         uint64_t stop_deadline;
 };
@@ -128,6 +137,22 @@ static int load_settings(struct relay *rl, struct settings **ret)
         return 0;
 }
 
+/* credentials_error_place - "line N" from a config_parse message "PATH:N: ...", without the
+ * rest (which may quote a secret); "cannot be parsed" when there is no line number */
+static const char *credentials_error_place(const char *path, const char *message)
+{
+        static __thread char place[32];
+        size_t n = strlen(path), digits;
+
+        if (strncmp(message, path, n) != 0 || message[n] != ':')
+                return "cannot be read or parsed";
+        digits = strspn(message + n + 1, "0123456789");
+        if (digits == 0 || digits > 9 || message[n + 1 + digits] != ':')
+                return "cannot be read or parsed";
+        (void)snprintf(place, sizeof place, "line %.*s is malformed", (int)digits, message + n + 1);
+        return place;
+}
+
 /* read_credentials - credentials_file: smtp_username, smtp_password, secret_id. A missing file
  * means no AUTH (a loopback sink); bad content is an error. */
 static int read_credentials(struct relay *rl, char **ret_user, char **ret_pass,
@@ -148,8 +173,15 @@ static int read_credentials(struct relay *rl, char **ret_user, char **ret_pass,
                 log_warning("%s does not exist: relaying without SMTP authentication", path);
                 return 0;
         }
+        if (r < 0 && r != -EINVAL) {
+                log_error("%s", err.message); /* cannot read, too large: nothing quoted */
+                return r;
+        }
         if (r < 0) {
-                log_error("%s", err.message);
+                /* SECURITY: the parser's message quotes the line, which may be the password */
+                log_error(
+                        "%s: %s (the line is not quoted: it may hold the password); expected smtp_username = NAME, smtp_password = PASSWORD, secret_id = ID",
+                        path, credentials_error_place(path, err.message));
                 return r;
         }
         for (size_t i = 0; i < f->n_entries; i++) {
@@ -158,8 +190,8 @@ static int read_credentials(struct relay *rl, char **ret_user, char **ret_pass,
                 if (strcmp(k, "smtp_username") != 0 && strcmp(k, "smtp_password") != 0 &&
                     strcmp(k, "secret_id") != 0) {
                         log_error(
-                                "%s:%u: unknown parameter '%s' (expected smtp_username, smtp_password, secret_id)",
-                                path, f->entries[i].line, k);
+                                "%s:%u: unknown parameter (not quoted: it may hold the password); expected smtp_username, smtp_password, secret_id",
+                                path, f->entries[i].line);
                         config_file_free(f);
                         return -EINVAL;
                 }
@@ -248,21 +280,21 @@ static int parse_networks(struct relay *rl)
         return 0;
 }
 
-/* open_listeners - systemd's sockets, else every `listen` address that can be bound */
-static int open_listeners(struct relay *rl)
+/* bind_listeners - systemd's sockets, else every `listen` address that can be bound, into
+ * rl->listen_fds (done as root, before the switch: port 25 needs it) */
+static int bind_listeners(struct relay *rl)
 {
         const char *state = settings_get(rl->settings, SETTING_LISTEN), *item;
-        int n = sd_listen_fds(1), bound = 0;
+        int n = sd_listen_fds(1);
         size_t len;
 
         if (n > 0) {
-                for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + n; fd++) {
-                        int r = smtp_server_add_listener(rl->server, fd);
-
-                        if (r < 0)
-                                return log_error_errno(r,
-                                                       "Cannot use the socket systemd passed: %m");
-                }
+                if ((size_t)n > LISTENERS_MAX)
+                        return log_error_errno(-E2BIG, "systemd passed %d sockets, at most %d", n,
+                                               LISTENERS_MAX);
+                for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + n; fd++)
+                        rl->listen_fds[rl->n_listen_fds++] = fd;
+                rl->socket_activated = true;
                 log_info("Listening on %d socket(s) from systemd", n);
                 return 0;
         }
@@ -273,6 +305,9 @@ static int open_listeners(struct relay *rl)
                 if (listen_address_parse(item, len, &la) < 0)
                         return log_error_errno(-EINVAL, "listen: bad address '%.*s'", (int)len,
                                                item);
+                if (rl->n_listen_fds >= LISTENERS_MAX)
+                        return log_error_errno(-E2BIG, "listen: more than %d addresses",
+                                               LISTENERS_MAX);
                 fd = socket(la.sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
                 if (fd < 0) {
                         log_warning_errno(errno, "listen %.*s: %m, skipping", (int)len, item);
@@ -290,15 +325,31 @@ static int open_listeners(struct relay *rl)
                         }
                         return log_error_errno(r, "Cannot listen on %.*s: %m", (int)len, item);
                 }
-                r = smtp_server_add_listener(rl->server, fd);
-                if (r < 0)
-                        return log_error_errno(r, "Cannot listen on %.*s: %m", (int)len, item);
+                rl->listen_fds[rl->n_listen_fds++] = fd;
                 log_info("Listening on %.*s", (int)len, item);
-                bound++;
         }
-        if (bound == 0)
+        if (rl->n_listen_fds == 0)
                 return log_error_errno(-EADDRNOTAVAIL, "No listen address could be bound");
         return 0;
+}
+
+/* attach_listeners - hand the bound sockets to the SMTP server (which owns them then) */
+static int attach_listeners(struct relay *rl)
+{
+        while (rl->n_listen_fds > 0) {
+                int fd = rl->listen_fds[--rl->n_listen_fds];
+                int r = smtp_server_add_listener(rl->server, fd);
+
+                if (r < 0)
+                        return log_error_errno(r, "Cannot accept on a listening socket: %m");
+        }
+        return 0;
+}
+
+static void close_listeners(struct relay *rl)
+{
+        while (rl->n_listen_fds > 0)
+                close(rl->listen_fds[--rl->n_listen_fds]);
 }
 
 /* smtpd_security - STARTTLS and AUTH for the relay's own clients, when configured (read once:
@@ -527,9 +578,18 @@ static int start_delivery(struct relay *rl)
                 dc.tls = RELAY_TLS_SMTPS;
         else if (strcmp(tls, "none") == 0)
                 dc.tls = RELAY_TLS_NONE;
-        r = read_credentials(rl, &user, &pass, &secret_id);
-        if (r < 0)
-                return r;
+        if (rl->have_initial_credentials) {
+                /* read as root before the switch; later reads are the user's */
+                user = rl->initial_user;
+                pass = rl->initial_pass;
+                secret_id = rl->initial_secret_id;
+                rl->initial_user = rl->initial_pass = rl->initial_secret_id = NULL;
+                rl->have_initial_credentials = false;
+        } else {
+                r = read_credentials(rl, &user, &pass, &secret_id);
+                if (r < 0)
+                        return r;
+        }
         r = delivery_new(&dc, rl->spool, reload_credentials, rl, &rl->delivery);
         if (r >= 0)
                 r = delivery_set_credentials(rl->delivery, user, pass);
@@ -583,6 +643,84 @@ static int write_pid_file(struct relay *rl)
         return write_file_atomic(rl->pid_path, text, strlen(text), 0644);
 }
 
+/* raise_file_limit - descriptors: the soft limit up to the hard one (systemd leaves the soft
+ * limit at 1024 for compatibility with select()); the connection limit is lowered to fit */
+static void raise_file_limit(struct smtp_server_config *sc)
+{
+        struct rlimit rl;
+        rlim_t fit;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                return;
+        if (rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                        (void)getrlimit(RLIMIT_NOFILE, &rl);
+        }
+        /* each connection holds one descriptor; keep room for the spool, delivery, logging */
+        fit = rl.rlim_cur > 2 * RELAY_FD_RESERVE ? rl.rlim_cur - RELAY_FD_RESERVE : rl.rlim_cur / 2;
+        if (rl.rlim_cur != RLIM_INFINITY && sc->max_connections > fit) {
+                log_warning(
+                        "default_process_limit %u does not fit in the descriptor limit %llu: serving at most %llu connections",
+                        sc->max_connections, (unsigned long long)rl.rlim_cur,
+                        (unsigned long long)fit);
+                sc->max_connections = (unsigned)fit;
+        }
+}
+
+/* check_credentials_owner - warn when the credentials file cannot be read again after the
+ * switch (SIGHUP, a 535): firstboot writes it owned by mail_owner */
+static void check_credentials_owner(struct relay *rl, const struct relay_identity *id)
+{
+        const char *path = settings_get(rl->settings, SETTING_CREDENTIALS_FILE);
+        char *io = path_under_root(rl->root, path);
+        struct stat st;
+
+        if (io && stat(io, &st) == 0 && st.st_uid != id->uid)
+                log_warning(
+                        "%s is owned by uid %u, not by mail_owner '%s': reading it again on SIGHUP or after a 535 will fail (chown it to %s; mailinit firstboot does)",
+                        path, (unsigned)st.st_uid, id->user, id->user);
+        free(io);
+}
+
+/* become_mail_owner - started as root: prepare the spool, bind, read the credentials, then
+ * switch to mail_owner for good. Logs; returns a sysexits code or 0. */
+static int become_mail_owner(struct relay *rl, const char *spool_io)
+{
+        struct relay_identity id;
+        char why[PRIVILEGE_WHY_MAX];
+        int r;
+
+        r = privilege_lookup(settings_get(rl->settings, SETTING_MAIL_OWNER),
+                             settings_get(rl->settings, SETTING_SETGID_GROUP), &id, why,
+                             sizeof why);
+        if (r < 0) {
+                log_error("Refusing to run as root: %s", why);
+                return EX_CONFIG;
+        }
+        r = privilege_prepare_spool(spool_io, &id, why, sizeof why);
+        if (r < 0) {
+                log_error("Cannot prepare the spool for user %s: %s", id.user, why);
+                return EX_CANTCREAT;
+        }
+        if (bind_listeners(rl) < 0)
+                return EX_UNAVAILABLE;
+        r = read_credentials(rl, &rl->initial_user, &rl->initial_pass, &rl->initial_secret_id);
+        if (r < 0)
+                return EX_CONFIG;
+        rl->have_initial_credentials = true;
+        check_credentials_owner(rl, &id);
+        r = privilege_drop(&id, why, sizeof why);
+        if (r < 0) {
+                log_error("Cannot switch to user %s: %s", id.user, why);
+                return EX_OSERR;
+        }
+        log_info("Running as user %s (uid %u, gid %u%s%s), without capabilities", id.user,
+                 (unsigned)id.uid, (unsigned)id.gid, id.have_drop_group ? ", group " : "",
+                 id.have_drop_group ? id.group : "");
+        return 0;
+}
+
 static int parse_options(int argc, char **argv, struct relay *rl)
 {
         static const struct option long_options[] = {
@@ -629,6 +767,7 @@ int relay_main(int argc, char **argv)
         struct relay rl = {0};
         sd_event_source *status_timer = NULL;
         sigset_t mask;
+        struct smtp_server_config sc = {0};
         uint64_t now;
         char *spool_io = NULL;
         int r, code = EX_OK;
@@ -647,7 +786,7 @@ int relay_main(int argc, char **argv)
         sigaddset(&mask, SIGHUP);
         sigaddset(&mask, SIGUSR1);
         sigprocmask(SIG_BLOCK, &mask, NULL);
-        signal(SIGPIPE, SIG_IGN);
+        (void)signal(SIGPIPE, SIG_IGN);
 
         if (load_settings(&rl, &rl.settings) < 0)
                 return EX_CONFIG;
@@ -655,10 +794,50 @@ int relay_main(int argc, char **argv)
                 code = EX_CONFIG;
                 goto out;
         }
+        sc = (struct smtp_server_config){
+                .hostname = *settings_get(rl.settings, SETTING_MYHOSTNAME)
+                                    ? settings_get(rl.settings, SETTING_MYHOSTNAME)
+                                    : "localhost",
+                .myorigin = *settings_get(rl.settings, SETTING_MYORIGIN)
+                                    ? settings_get(rl.settings, SETTING_MYORIGIN)
+                                    : "localhost",
+                .message_size_limit = settings_get_u64(rl.settings, SETTING_MESSAGE_SIZE_LIMIT),
+                .mynetworks = rl.networks,
+                .n_mynetworks = rl.n_networks,
+                .max_recipients =
+                        (unsigned)settings_get_u64(rl.settings, SETTING_SMTPD_RECIPIENT_LIMIT),
+                .max_errors =
+                        (unsigned)settings_get_u64(rl.settings, SETTING_SMTPD_HARD_ERROR_LIMIT),
+                .idle_timeout_usec =
+                        settings_get_u64(rl.settings, SETTING_SMTPD_TIMEOUT) * 1000000ULL,
+                .max_connections =
+                        (unsigned)settings_get_u64(rl.settings, SETTING_DEFAULT_PROCESS_LIMIT),
+                .max_connections_per_client = (unsigned)settings_get_u64(
+                        rl.settings, SETTING_SMTPD_CLIENT_CONNECTION_COUNT_LIMIT),
+        };
+        raise_file_limit(&sc);
+        /* Cyrus starts here, before any thread; the TLS key is read while still root */
+        if (smtpd_security(&rl, sc.hostname, &sc.tls_ctx, &sc.sasl_enable) < 0) {
+                code = EX_CONFIG;
+                goto out;
+        }
         spool_io = path_under_root(rl.root, settings_get(rl.settings, SETTING_SPOOL_DIR));
-        r = spool_io ? spool_open(spool_io, &rl.spool) : -ENOMEM;
+        if (!spool_io) {
+                code = EX_OSERR;
+                goto out;
+        }
+        if (geteuid() == 0) {
+                /* before any thread: the switch applies to this thread and those it starts */
+                code = become_mail_owner(&rl, spool_io);
+                if (code != 0)
+                        goto out;
+        } else if (bind_listeners(&rl) < 0) {
+                code = EX_UNAVAILABLE;
+                goto out;
+        }
+        r = spool_open(spool_io, &rl.spool);
         if (r < 0) {
-                log_error_errno(r, "Cannot open the spool %s: %m", spool_io ? spool_io : "");
+                log_error_errno(r, "Cannot open the spool %s: %m", spool_io);
                 code = EX_CANTCREAT;
                 goto out;
         }
@@ -667,28 +846,7 @@ int relay_main(int argc, char **argv)
                 code = EX_OSERR;
                 goto out;
         }
-        {
-                struct smtp_server_config sc = {
-                        .hostname = *settings_get(rl.settings, SETTING_MYHOSTNAME)
-                                            ? settings_get(rl.settings, SETTING_MYHOSTNAME)
-                                            : "localhost",
-                        .myorigin = *settings_get(rl.settings, SETTING_MYORIGIN)
-                                            ? settings_get(rl.settings, SETTING_MYORIGIN)
-                                            : "localhost",
-                        .message_size_limit =
-                                settings_get_u64(rl.settings, SETTING_MESSAGE_SIZE_LIMIT),
-                        .mynetworks = rl.networks,
-                        .n_mynetworks = rl.n_networks,
-                };
-
-                /* before start_delivery(): Cyrus starts here, before any delivery thread */
-                if (smtpd_security(&rl, sc.hostname, &sc.tls_ctx, &sc.sasl_enable) < 0) {
-                        code = EX_CONFIG;
-                        goto out;
-                }
-                r = smtp_server_new(rl.event, &sc, rl.spool, on_queued, &rl, &rl.server);
-                SSL_CTX_free(sc.tls_ctx); /* the server holds its own reference */
-        }
+        r = smtp_server_new(rl.event, &sc, rl.spool, on_queued, &rl, &rl.server);
         if (r < 0) {
                 log_error_errno(r, "Cannot start the SMTP server: %m");
                 code = EX_OSERR;
@@ -702,7 +860,7 @@ int relay_main(int argc, char **argv)
                 code = EX_CANTCREAT;
                 goto out;
         }
-        if (open_listeners(&rl) < 0) {
+        if (attach_listeners(&rl) < 0) {
                 code = EX_UNAVAILABLE;
                 goto out;
         }
@@ -729,6 +887,11 @@ int relay_main(int argc, char **argv)
 out:
         sd_event_source_disable_unref(status_timer);
         rl.pickup = pickup_free(rl.pickup);
+        SSL_CTX_free(sc.tls_ctx); /* the server holds its own reference */
+        close_listeners(&rl);
+        free(rl.initial_user);
+        secret_free(rl.initial_pass);
+        free(rl.initial_secret_id);
         rl.server = smtp_server_free(rl.server);
         rl.delivery = delivery_free(rl.delivery);
         rl.sesapi = transport_sesapi_free(rl.sesapi);

@@ -44,7 +44,9 @@ static bool is_8bit(char c)
 
 static char ascii_lower(char c)
 {
-        return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+        if (c >= 'A' && c <= 'Z')
+                return (char)(c + ('a' - 'A'));
+        return c;
 }
 
 /* word_eq - s[0..n) is the lower-case word w, ignoring ASCII case */
@@ -775,6 +777,7 @@ void smtp_ehlo_parse(const struct smtp_reply *reply, struct smtp_ehlo *ret)
 
         /* the first line is the server's name and greeting, not a capability */
         n = reply->n_lines < SMTP_REPLY_LINES_MAX ? reply->n_lines : SMTP_REPLY_LINES_MAX;
+        /* cppcheck-suppress knownConditionTrueFalse ; n comes from the reply, not a constant */
         for (size_t i = 1; i < n; i++)
                 ehlo_line(&e, reply->lines[i]);
         *ret = e;

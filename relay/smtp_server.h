@@ -26,8 +26,11 @@ struct smtp_server_config {
         size_t n_mynetworks;
         unsigned max_recipients;    /* 452 4.5.3 beyond (0: 1000) */
         unsigned max_errors;        /* 421 after that many errors (0: 20) */
-        uint64_t idle_timeout_usec; /* 421 4.4.2 after that long without a command (0: 300 s) */
-        unsigned max_connections;   /* 421 4.7.0 for more (0: 500) */
+        uint64_t idle_timeout_usec; /* 421 4.4.2 after that long without a complete line (0: 300 s)
+                                     */
+        unsigned max_connections;   /* 421 4.7.0 for more (0: 1000) */
+        unsigned max_connections_per_client; /* 421 4.7.0 for more from one address outside
+                                                mynetworks (0: no limit) */
         SSL_CTX *tls_ctx; /* STARTTLS offered when set (smtpd_tls_context_new); a reference is
                              taken */
         bool sasl_enable; /* AUTH after STARTTLS; needs tls_ctx and smtpd_sasl_init() done */

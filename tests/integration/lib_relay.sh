@@ -6,7 +6,10 @@
 #   mi_relay_setup [EXTRA-CONF-LINES]   # root $MI_DIR/root with mailinit.conf pointing at the
 #                                       # upstream started with mi_start_fake_smtp; exports
 #                                       # MI_RELAY_ROOT, MI_RELAY_PORT, MI_RELAY_SPOOL
-#   mi_relay_credentials USER PASS      # writes the credentials file (0600)
+#   mi_relay_credentials USER PASS      # writes the credentials file (0600, owned by mailinit)
+#
+# The relay started as root switches to mail_owner (mailinit) once it has bound its sockets,
+# as it does in production: mi_relay_setup makes the test's directories searchable for it.
 #   mi_start_relay                      # starts it, waits until it accepts; MI_RELAY_PID, MI_RELAY_LOG
 #   mi_stop_relay [SIGNAL]              # TERM by default; waits for the exit
 #   mi_relay_wait_log REGEX [COUNT] [TIMEOUT]
@@ -20,6 +23,9 @@ mi_free_port() {
 
 mi_relay_setup() {
 	local extra=${1:-}
+	mi_ensure_system_users
+	# the relay runs as mailinit after binding: the test's directories must be searchable
+	chmod go+x "$MI_TMP" "$MI_DIR"
 	MI_RELAY_ROOT=$MI_DIR/root
 	MI_RELAY_PORT=$(mi_free_port)
 	MI_RELAY_SPOOL=$MI_RELAY_ROOT/var/spool/mailinit
@@ -43,6 +49,8 @@ mi_relay_credentials() {
 	(
 		umask 077
 		printf 'smtp_username = %s\nsmtp_password = %s\n' "$1" "$2" >"$file.new"
+		# as firstboot writes it: readable by the relay's user only
+		chown mailinit:mailinit "$file.new"
 		mv -f "$file.new" "$file"
 	)
 }

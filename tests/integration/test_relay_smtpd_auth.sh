@@ -38,6 +38,10 @@ setup() {
 	sasl=$MI_DIR/sasldb
 	printf '%s' "$CLIENT_PASS" | saslpasswd2 -c -p -f "$sasl" -u relay.test alice ||
 		mi_fail "saslpasswd2 failed"
+	# Cyrus reads sasldb at each AUTH, after the relay became mailinit (as Postfix's smtpd
+	# reads it as postfix); the private key stays root's: it is read before the switch
+	chown mailinit "$sasl"
+	chmod 0600 "$MI_RELAY_ROOT/etc/mailinit/tls/server.key"
 	printf 'pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: %s\nmech_list: PLAIN LOGIN\n' \
 		"$sasl" >"$MI_RELAY_ROOT/etc/mailinit/sasl2/mailinit.conf"
 	cat >>"$MI_RELAY_ROOT/etc/mailinit/mailinit.conf" <<-EOF

@@ -16,6 +16,14 @@
 # /proc/PID files owned by root. Checked against two controls run as nobody too: `sleep`
 # (dumpable: its /proc/PID/status is nobody's) and a Python process that calls
 # prctl(PR_SET_DUMPABLE, 0) (root's). That scenario is skipped when not run as root.
+# Real runs, not dry: firstboot in postfix mode with postmap and postconf wrapped to record
+# their argv and environment (with environment credentials set: none may reach a child), and
+# in builtin mode; only the 0600 files meant for it (sasl_passwd, its .db, the credentials
+# file, mail_owner's) may hold the password. The relay through its failure paths: rejected
+# by the upstream (535, then the secret fetched again from Secrets Manager with the role's
+# credentials), a credentials file whose line is the bare password (at start and on
+# SIGHUP): its log, its /proc/PID/cmdline and environ, and every file under the root but the
+# credentials file are searched too, and the relay must be non-dumpable with no core limit.
 # Exit 77 (skip) without python3-botocore or openssl.
 
 # The t_* functions run through mi_scenario (in subshells that set MI_DIR).
@@ -23,8 +31,12 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_secrets.sh"
+. "$(dirname "$0")/lib_smtp.sh"
+. "$(dirname "$0")/lib_relay.sh"
 mi_init
 mi_require_secretsmanager
+mi_require_fake_smtp
+mi_require swaks
 mi_test_ca
 
 # scenario NAME FUNC - mi_scenario, unless MI_SCENARIOS (names separated by spaces) leaves
@@ -259,6 +271,120 @@ t_failed_firstboot_state() {
 	fi
 }
 
+# assert_clean_paths WHAT ALLOWED-0600-FILE... -- PATH... - no forbidden string in PATH (files
+# or directories), except in the ALLOWED files, which must be mode 0600.
+assert_clean_paths() {
+	local what=$1 allowed=() hits f
+	shift
+	while [[ $1 != -- ]]; do
+		allowed+=("$1")
+		shift
+	done
+	shift
+	for f in "${allowed[@]}"; do
+		[[ ! -e $f || $(stat -c %a "$f") == 600 ]] || mi_fail "$f holds a secret and is mode $(stat -c %a "$f"), not 0600"
+	done
+	hits=$({ grep -rlF -f "$MI_TMP/forbidden.txt" -- "$@" 2>/dev/null || true; } | while read -r f; do
+		for a in "${allowed[@]}"; do [[ $f == "$a" ]] && continue 2; done
+		echo "$f"
+	done)
+	if [[ -n $hits ]]; then
+		echo "--- found in:"
+		echo "$hits"
+		mi_fail "$what: a secret value (or a 12-character piece of one) leaked"
+	fi
+}
+
+# wrap_tool NAME - $MI_DIR/bin/NAME records its argv and environment in children.log (a fixed
+# path: the child's environment is built from scratch), then runs the real one
+wrap_tool() {
+	local real
+	real=$(command -v "$1") || mi_skip "$1 is not installed"
+	mkdir -p "$MI_DIR/bin"
+	cat >"$MI_DIR/bin/$1" <<-EOF
+		#!/bin/sh
+		{ printf 'argv:'; printf ' %s' "\$0" "\$@"; printf '\\n'; env | sed 's/^/env: /'; } >>"$MI_DIR/children.log"
+		exec "$real" "\$@"
+	EOF
+	chmod +x "$MI_DIR/bin/$1"
+}
+
+t_postfix_children() {
+	local id=hygiene/postfix pf=$MI_DIR/root/etc/postfix
+	sm_setup "$id" "$(secret_spec smtp_username "$SMTP_USER" smtp_password "$PASSWORD")"
+	postfix_root "$id"
+	wrap_tool postmap
+	wrap_tool postconf
+	PATH=$MI_DIR/bin:$PATH AWS_ACCESS_KEY_ID=$ENV_KEY_ID AWS_SECRET_ACCESS_KEY=$ENV_SECRET_KEY \
+		AWS_SESSION_TOKEN=$ENV_TOKEN MAILINIT_LOG_TARGET=stderr \
+		mi_run run "$MAILINIT" firstboot --root "$MI_DIR/root" --no-restart --no-mail
+	mi_assert_rc 0
+	mi_assert_grep children.log '^argv: .*/postmap '
+	mi_assert_no_grep children.log '^env: AWS_'
+	mi_assert_grep "$pf/sasl_passwd" "$SMTP_USER:"
+	assert_clean_paths "postfix mode" "$pf/sasl_passwd" "$pf/sasl_passwd.db" -- \
+		"$MI_OUT" "$MI_ERR" "$MI_DIR/root" children.log
+}
+
+t_builtin_files() {
+	local id=hygiene/builtin cred=$MI_DIR/root/etc/mailinit/credentials
+	mi_ensure_system_users
+	sm_setup "$id" "$(secret_spec access_key_id "$IAM_KEY_ID" secret_access_key "$IAM_SECRET_KEY")"
+	mi_write_conf "mode = builtin
+secret_id = $id
+"
+	MAILINIT_LOG_TARGET=stderr mi_run run "$MAILINIT" firstboot --root "$MI_DIR/root" --no-restart --no-mail
+	mi_assert_rc 0
+	[[ $(stat -c '%U %a' "$cred") == "mailinit 600" ]] ||
+		mi_fail "credentials: $(stat -c '%U %a' "$cred"), want mailinit 600"
+	grep -qF "$DERIVED_PASSWORD" "$cred" || mi_fail "the credentials file lacks the derived password"
+	assert_clean_paths "builtin mode" "$cred" -- "$MI_OUT" "$MI_ERR" "$MI_DIR/root"
+}
+
+# proc_clean PID - the relay's command line and environment hold no secret; it is not dumpable
+proc_clean() {
+	local pid=$1
+	tr '\0' '\n' <"/proc/$pid/cmdline" >cmdline.txt
+	tr '\0' '\n' <"/proc/$pid/environ" >environ.txt
+	[[ -s cmdline.txt ]] || mi_fail "cannot read the relay's command line"
+	assert_clean_paths "the relay's /proc/$pid/cmdline and environ" -- cmdline.txt environ.txt
+	[[ $(stat -c %u "/proc/$pid/status") == 0 ]] || mi_fail "the relay is dumpable"
+	[[ $(awk '/^Max core file size/ { print $5 }' "/proc/$pid/limits") == 0 ]] ||
+		mi_fail "the relay may write a core file"
+}
+
+t_relay_failures() {
+	local id=hygiene/relay cred
+	# the role's credentials fetch the secret again after the 535: the relay holds them too
+	sm_setup "$id" "$(secret_spec smtp_username "$SMTP_USER" smtp_password "$PASSWORD")"
+	mi_start_fake_smtp "{\"users\": {\"$SMTP_USER\": \"not-the-password\"}}"
+	mi_relay_setup "region = $REGION
+maximal_backoff_time = 600s
+minimal_backoff_time = 600s"
+	cred=$MI_RELAY_ROOT/etc/mailinit/credentials
+	mi_relay_credentials "$SMTP_USER" "$PASSWORD"
+	printf 'secret_id = %s\n' "$id" >>"$cred"
+	mi_start_relay
+	proc_clean "$MI_RELAY_PID"
+	mi_run s1 swaks --server "127.0.0.1:$MI_RELAY_PORT" --from a@example.com --to b@example.net
+	mi_assert_rc 0
+	mi_relay_wait_log 'Fetched the SMTP credentials again from secret' 1 30
+	mi_relay_wait_log 'status=deferred .*535' 1 30
+	proc_clean "$MI_RELAY_PID"
+	# a credentials file whose line is a bare secret (a pasted secret access key: the
+	# parser's own message would quote its first 22 characters): refused on SIGHUP, unquoted
+	printf 'smtp_username = %s\n%s\n' "$SMTP_USER" "$ENV_SECRET_KEY" >"$cred"
+	kill -HUP "$MI_RELAY_PID"
+	mi_relay_wait_log 'credentials: line 2 is malformed' 1 20
+	mi_stop_relay || true # it exits 78 by itself: the configuration is broken
+	[[ $MI_RELAY_RC == 78 ]] || mi_fail "the relay exited $MI_RELAY_RC after SIGHUP with broken credentials, want 78"
+	# and at start
+	mi_run again "$MAILINIT" relay --root "$MI_RELAY_ROOT"
+	mi_assert_rc 78
+	mi_assert_grep again.err 'credentials: line 2 is malformed'
+	assert_clean_paths "the relay" "$cred" -- "$MI_RELAY_LOG" "$MI_DIR/root" s1.out s1.err again.out again.err
+}
+
 # owner_of_status PID - the owner uid of /proc/PID/status (root's for a non-dumpable process).
 owner_of_status() {
 	stat -c %u "/proc/$1/status" 2>/dev/null || echo gone
@@ -351,4 +477,7 @@ scenario wrong_host_tls t_wrong_host_tls
 scenario expired_twice t_expired_twice
 scenario failed_firstboot_state t_failed_firstboot_state
 scenario not_dumpable t_not_dumpable
+scenario postfix_children t_postfix_children
+scenario builtin_files t_builtin_files
+scenario relay_failures t_relay_failures
 mi_finish

@@ -163,6 +163,12 @@ static const struct {
         {"setgid_group", "mailinit-drop"},
         {"trusted_users", "root, mailinit"}, /* root, $mail_owner */
         {"authorized_submit_users", ""},     /* anyone */
+        /* the relay's user and maildrop group, and its limits towards clients */
+        {"smtpd_timeout", "300s"},
+        {"smtpd_recipient_limit", "1000"},
+        {"smtpd_hard_error_limit", "20"},
+        {"smtpd_client_connection_count_limit", "50"},
+        {"default_process_limit", "1000"},
 };
 
 static void test_defaults(void **state)
@@ -878,6 +884,15 @@ static void test_validation_errors(void **state)
                             "path"},
                 {"tls_ca_file =\n",
                  FILE_LABEL ":1: parameter 'tls_ca_file': '' is not an absolute path"},
+                {"smtpd_recipient_limit = 0\n",
+                 FILE_LABEL ":1: parameter 'smtpd_recipient_limit': '0' is not a number from 1 "
+                            "to 1000000"},
+                {"default_process_limit = 1000001\n",
+                 FILE_LABEL ":1: parameter 'default_process_limit': '1000001' is not a number "
+                            "from 1 to 1000000"},
+                {"smtpd_client_connection_count_limit = -1\n",
+                 FILE_LABEL ":1: parameter 'smtpd_client_connection_count_limit': '-1' is not a "
+                            "number from 0 to 1000000"},
                 {"message_size_limit = 10MB\n",
                  FILE_LABEL ":1: parameter 'message_size_limit': '10MB' is not a size in bytes"},
                 {"max_send_rate = -1\n",
