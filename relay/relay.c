@@ -705,11 +705,15 @@ static int become_mail_owner(struct relay *rl, const char *spool_io)
         }
         if (bind_listeners(rl) < 0)
                 return EX_UNAVAILABLE;
-        r = read_credentials(rl, &rl->initial_user, &rl->initial_pass, &rl->initial_secret_id);
-        if (r < 0)
-                return EX_CONFIG;
-        rl->have_initial_credentials = true;
-        check_credentials_owner(rl, &id);
+        /* the SES API transport signs with the role's credentials: no credentials file */
+        if (strcmp(settings_get(rl->settings, SETTING_RELAY_TRANSPORT), "ses-api") != 0) {
+                r = read_credentials(rl, &rl->initial_user, &rl->initial_pass,
+                                     &rl->initial_secret_id);
+                if (r < 0)
+                        return EX_CONFIG;
+                rl->have_initial_credentials = true;
+                check_credentials_owner(rl, &id);
+        }
         r = privilege_drop(&id, why, sizeof why);
         if (r < 0) {
                 log_error("Cannot switch to user %s: %s", id.user, why);

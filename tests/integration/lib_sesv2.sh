@@ -118,6 +118,9 @@ mi_sesv2_relay_setup() {
 	MI_RELAY_PORT=$(mi_free_port)
 	MI_RELAY_SPOOL=$MI_RELAY_ROOT/var/spool/mailinit
 	mkdir -p "$MI_RELAY_ROOT/etc/mailinit" "$MI_RELAY_ROOT/var/spool"
+	# the relay switches to mailinit once bound: the directories must be searchable for it
+	mi_ensure_system_users
+	chmod go+x "$MI_TMP" "$MI_DIR"
 	cat >"$MI_RELAY_ROOT/etc/mailinit/mailinit.conf" <<-EOF
 		relay_transport = ses-api
 		region = eu-west-1

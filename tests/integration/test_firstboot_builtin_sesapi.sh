@@ -33,6 +33,9 @@ setup() {
 	MI_RELAY_ROOT=$MI_DIR/root
 	MI_RELAY_PORT=$(mi_free_port)
 	mkdir -p "$MI_RELAY_ROOT/etc/mailinit" "$MI_RELAY_ROOT/var/spool"
+	# the relay switches to mailinit once bound: the directories must be searchable for it
+	mi_ensure_system_users
+	chmod go+x "$MI_TMP" "$MI_DIR"
 	cat >restart-relay.sh <<-EOF
 		#!/bin/bash
 		[[ -s relay.pid ]] && kill \$(cat relay.pid) 2>/dev/null && sleep 0.5
