@@ -224,7 +224,7 @@ static void copy_clean(char *dst, size_t size, const char *src, size_t len)
         for (size_t i = 0; i < len && n + 1 < size; i++) {
                 unsigned char ch = (unsigned char)src[i];
 
-                dst[n++] = ch < 32 || ch == 127 ? ' ' : (char)ch;
+                dst[n++] = (char)(ch < 32 || ch == 127 ? ' ' : ch);
         }
         dst[n] = '\0';
 }
@@ -290,7 +290,7 @@ void sesv2_parse_response(long status, const char *body, size_t body_len,
         if (status == 429 || code_is(ret->error_code, throttling_codes)) {
                 ret->verdict = SESV2_DEFER;
                 ret->daily_quota = strcasestr(ret->message, "Daily message quota") != NULL;
-        } else if (status >= 500) {
+        } else if (status >= 500) { // NOLINT(bugprone-branch-clone): before the code checks below
                 ret->verdict = SESV2_DEFER;
         } else if (code_is(ret->error_code, refresh_codes)) {
                 ret->verdict = SESV2_REFRESH;

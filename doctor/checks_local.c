@@ -265,10 +265,10 @@ static void queue_verdict(struct doctor *d, const struct queue_summary *q, time_
 
 static void check_builtin_queue(struct doctor *d)
 {
-        const char *spool_dir = settings_get(d->s.settings, SETTING_SPOOL_DIR);
+        const char *spool_path = settings_get(d->s.settings, SETTING_SPOOL_DIR);
         struct queue_summary q = {0};
         struct spool *spool = NULL;
-        char *io = path_under_root(d->o.root, spool_dir), **ids = NULL;
+        char *io = path_under_root(d->o.root, spool_path), **ids = NULL;
         time_t now = time(NULL);
         struct stat st;
         size_t n = 0;
@@ -281,10 +281,10 @@ static void check_builtin_queue(struct doctor *d)
         if (stat(io, &st) < 0) {
                 r = -errno;
                 check_set(d, CHECK_QUEUE, r == -ENOENT ? CHECK_WARN : CHECK_SKIP,
-                          "cannot read the queue in %s: %s%s", spool_dir, strerror(-r),
+                          "cannot read the queue in %s: %s%s", spool_path, strerror(-r),
                           r == -EACCES ? " (run doctor as root)" : "");
                 if (r == -ENOENT)
-                        check_fix(d, CHECK_QUEUE, "start the relay once (it creates spool_dir)");
+                        check_fix(d, CHECK_QUEUE, "start the relay once (it creates spool_path)");
                 free(io);
                 return;
         }
@@ -292,7 +292,7 @@ static void check_builtin_queue(struct doctor *d)
         if (r >= 0)
                 r = spool_list(spool, &ids, &n);
         if (r < 0) {
-                check_set(d, CHECK_QUEUE, CHECK_SKIP, "cannot read the queue in %s: %s", spool_dir,
+                check_set(d, CHECK_QUEUE, CHECK_SKIP, "cannot read the queue in %s: %s", spool_path,
                           strerror(-r));
                 goto out;
         }
@@ -312,7 +312,7 @@ static void check_builtin_queue(struct doctor *d)
                 }
                 spool_envelope_done(&env);
         }
-        queue_verdict(d, &q, now, spool_dir, "mailinit queue show", "mailinit queue flush");
+        queue_verdict(d, &q, now, spool_path, "mailinit queue show", "mailinit queue flush");
 out:
         for (size_t i = 0; i < n; i++)
                 free(ids[i]);
@@ -467,7 +467,7 @@ static void check_postfix_queue(struct doctor *d)
                         const char *nl = memchr(p, '\n', (size_t)(end - p));
                         size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
 
-                        if (len > 0 && *p == '{')
+                        if (*p == '{') /* an empty line starts with its LF */
                                 postqueue_line(&q, now, p, len);
                         p += len + 1;
                 }

@@ -127,7 +127,7 @@ static char *txt_join(const unsigned char *rdata, size_t len)
                         return NULL;
                 }
                 for (size_t k = 0; k < n; k++)
-                        out[o++] = rdata[i + k] ? (char)rdata[i + k] : '?';
+                        out[o++] = (char)(rdata[i + k] ? rdata[i + k] : '?');
                 i += n;
         }
         out[o] = '\0';

@@ -581,7 +581,7 @@ static void deliver(struct agent *a, const struct due_entry *entry)
         for (size_t start = 0; start < env.n_recipients;) {
                 const char *batch[RCPT_BATCH_MAX];
                 size_t index[RCPT_BATCH_MAX], n = 0;
-                struct smtp_rcpt_result results[RCPT_BATCH_MAX];
+                struct smtp_rcpt_result results[RCPT_BATCH_MAX] = {0};
                 struct smtp_client_error err = {0};
                 struct smtp_reply final = {0};
                 struct smtp_client_message m = {

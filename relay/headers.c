@@ -638,8 +638,8 @@ static int headers_encoded_word(struct buf *out, const unsigned char *p, size_t 
                         v |= p[i + 2];
                 q[0] = b64[(v >> 18) & 63];
                 q[1] = b64[(v >> 12) & 63];
-                q[2] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
-                q[3] = i + 2 < n ? b64[v & 63] : '=';
+                q[2] = (char)(i + 1 < n ? b64[(v >> 6) & 63] : '=');
+                q[3] = (char)(i + 2 < n ? b64[v & 63] : '=');
                 r = buf_append(out, q, 4);
         }
         if (r >= 0)

@@ -184,6 +184,8 @@ static int enqueue(struct pickup *p, const struct maildrop_envelope *md, char *s
                 /* one copy per address, as Postfix's cleanup (sendmail -t with the same
                  * address on the command line, or "root" and "root@$myorigin") */
                 for (j = 0; j < env.n_recipients; j++)
+                        /* entries below n_recipients are set (the analyser loses that) */
+                        // NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker)
                         if (strcmp(env.recipients[j], completed) == 0)
                                 break;
                 if (j < env.n_recipients)

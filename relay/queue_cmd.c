@@ -431,7 +431,12 @@ static int maildrop_entry(int dir_fd, const char *name, struct entry *e)
         md.recipients = NULL;
         md.n_recipients = 0;
         maildrop_envelope_done(&md);
-        return e->id && e->env.sender ? 0 : -ENOMEM;
+        if (!e->id || !e->env.sender) {
+                entry_done(e);
+                *e = (struct entry){0};
+                return -ENOMEM;
+        }
+        return 0;
 }
 
 /* load_maildrop - append what waits in the maildrop (listable by root and mail_owner only;
@@ -450,7 +455,7 @@ static int load_maildrop(struct spool *s, struct entry **entries, size_t *n)
         if (!d)
                 return 0;
         while (r >= 0 && (de = readdir(d))) {
-                struct entry e, *grown;
+                struct entry e = {0}, *grown;
 
                 if (!maildrop_name_is_message(de->d_name))
                         continue;
@@ -483,7 +488,7 @@ static void print_entry(const struct entry *e)
                 printf("%-11s %7" PRIu64 " %20.20s %s\n", id_status, e->size, when, "(corrupt)");
                 return;
         }
-        sender = printable(e->env.sender[0] ? e->env.sender : NULL_SENDER);
+        sender = printable(e->env.sender && e->env.sender[0] ? e->env.sender : NULL_SENDER);
         printf("%-11s %7" PRIu64 " %20.20s %s\n", id_status, e->size, when, sender ? sender : "?");
         free(sender);
         if (e->status == STATUS_DEFERRED && e->st.last_reply[0]) {
@@ -620,6 +625,9 @@ static int do_list(struct spool *s, bool json)
                 if (r >= 0)
                         r = load_maildrop(s, &entries, &n);
                 if (r < 0) {
+                        for (size_t i = 0; i < n; i++)
+                                entry_done(&entries[i]);
+                        free(entries);
                         log_error_errno(r, "Cannot read the queue in %s: %m", spool_dir(s));
                         return exit_code_for(r);
                 }

@@ -47,11 +47,11 @@ static int fatal(int code, const char *format, ...)
 {
         va_list ap;
 
-        fputs("sendmail: fatal: ", stderr);
+        (void)fputs("sendmail: fatal: ", stderr);
         va_start(ap, format);
-        vfprintf(stderr, format, ap);
+        (void)vfprintf(stderr, format, ap);
         va_end(ap);
-        fputc('\n', stderr);
+        (void)fputc('\n', stderr);
         return code;
 }
 

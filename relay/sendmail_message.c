@@ -51,7 +51,7 @@ static int end_line(struct sendmail_reader *r)
 
                 while (gt < text && line[gt] == '>')
                         gt++;
-                if (text - gt >= 5 && memcmp(line + gt, "From ", 5) == 0) {
+                if (gt + 5 <= text && memcmp(line + gt, "From ", 5) == 0) {
                         truncate_to(&r->out, r->line_start);
                         return 0;
                 }

@@ -37,9 +37,9 @@ static void reply(const char *format, ...)
         va_list ap;
 
         va_start(ap, format);
-        vprintf(format, ap);
+        (void)vprintf(format, ap);
         va_end(ap);
-        fputs("\r\n", stdout);
+        (void)fputs("\r\n", stdout);
         (void)fflush(stdout);
 }
 

@@ -10,7 +10,7 @@ cd "$top"
 build=${1:-build-tidy}
 jobs=${STATIC_ANALYSIS_JOBS:-$(nproc)}
 
-mapfile -t sources < <(git ls-files 'common/*.c' 'imds/*.c' 'relay/*.c' 'firstboot/*.c' 'cli/*.c')
+mapfile -t sources < <(git ls-files 'common/*.c' 'imds/*.c' 'relay/*.c' 'firstboot/*.c' 'doctor/*.c' 'cli/*.c')
 ((${#sources[@]} > 0)) || { echo "static-analysis: no sources found" >&2; exit 1; }
 
 echo "== cppcheck ($(cppcheck --version))"
@@ -20,7 +20,7 @@ trap 'rm -f "$suppressions"' EXIT
 sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' scripts/cppcheck-suppressions.txt >"$suppressions"
 cppcheck --std=c11 --enable=warning,style,performance,portability --inline-suppr \
         --error-exitcode=1 --quiet -j"$jobs" --suppressions-list="$suppressions" \
-        -D_GNU_SOURCE -DMAILINIT_VERSION='"0"' -Icommon -Iimds -Irelay -Ifirstboot \
+        -D_GNU_SOURCE -DMAILINIT_VERSION='"0"' -Icommon -Iimds -Irelay -Ifirstboot -Idoctor \
         "${sources[@]}"
 echo "cppcheck: clean ($((SECONDS - start)) s)"
 
