@@ -26,15 +26,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include <jansson.h>
 
+#include "aws_request.h"
 #include "backoff.h"
 #include "buf.h"
 #include "secret_mask.h"
-#include "sigv4.h"
 
 #define SECRETS_SERVICE            "secretsmanager"
 #define SECRETS_TARGET             "secretsmanager.GetSecretValue"
@@ -81,52 +80,9 @@ void secrets_error_code_from_type(const char *type, char *out, size_t size)
         out[len] = '\0';
 }
 
-static bool env_is_true(const char *name)
-{
-        const char *v = getenv(name);
-
-        return v && strcasecmp(v, "true") == 0;
-}
-
 char *secrets_endpoint(const char *region)
 {
-        const char *e = NULL;
-        char *url;
-
-        if (!env_is_true("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")) {
-                e = getenv("AWS_ENDPOINT_URL_SECRETS_MANAGER");
-                if (!e || !*e)
-                        e = getenv("AWS_ENDPOINT_URL");
-        }
-        if (e && *e)
-                return strdup(e);
-        if (asprintf(&url, "https://secretsmanager.%s.amazonaws.com%s", region,
-                     strncmp(region, "cn-", 3) == 0 ? ".cn" : "") < 0)
-                return NULL;
-        return url;
-}
-
-/* split_endpoint - the Host header value (host[:port] as in the URL) and the path ("/" when
- * none) of an http(s) URL */
-static int split_endpoint(const char *url, char *host, size_t host_size, char **ret_path)
-{
-        const char *p, *slash;
-        size_t n;
-
-        if (strncasecmp(url, "https://", 8) == 0)
-                p = url + 8;
-        else if (strncasecmp(url, "http://", 7) == 0)
-                p = url + 7;
-        else
-                return -EINVAL;
-        slash = strchr(p, '/');
-        n = slash ? (size_t)(slash - p) : strlen(p);
-        if (n == 0 || n >= host_size || memchr(p, '@', n) || memchr(p, '?', n))
-                return -EINVAL;
-        memcpy(host, p, n);
-        host[n] = '\0';
-        *ret_path = strdup(slash && slash[1] ? slash : "/");
-        return *ret_path ? 0 : -ENOMEM;
+        return aws_endpoint_url("AWS_ENDPOINT_URL_SECRETS_MANAGER", SECRETS_SERVICE, region);
 }
 
 static bool is_throttling(const char *code)
@@ -159,18 +115,6 @@ static bool is_transient(const char *code)
                strcmp(code, "RequestTimeoutException") == 0 ||
                strcmp(code, "InternalServiceError") == 0 || strcmp(code, "InternalFailure") == 0 ||
                strcmp(code, "ServiceUnavailable") == 0;
-}
-
-/* parse_http_date - RFC 7231 IMF-fixdate, as in the Date header */
-static int parse_http_date(const char *s, time_t *ret)
-{
-        struct tm tm = {0};
-        const char *end = strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-
-        if (!end || *end)
-                return -EINVAL;
-        *ret = timegm(&tm);
-        return 0;
 }
 
 /* parse_success - fill ret from a 200 body */
@@ -325,82 +269,6 @@ enum secrets_verdict secrets_parse_answer(const struct http_response *resp,
         return verdict;
 }
 
-/* header_line - "Name: value" into a new string */
-static char *header_line(const char *name, const char *value)
-{
-        char *s;
-
-        return asprintf(&s, "%s: %s", name, value) < 0 ? NULL : s;
-}
-
-/* perform_signed - sign and send one attempt */
-static int perform_signed(struct http_client *http, const char *url, const char *host,
-                          const char *path, const char *body, const struct aws_credentials *creds,
-                          const char *region, time_t now, uint64_t timeout_ms,
-                          struct http_response *resp)
-{
-        const struct sigv4_header sign_headers[] = {
-                {"Host", host},
-                {"Content-Type", SECRETS_CONTENT_TYPE},
-                {"X-Amz-Target", SECRETS_TARGET},
-        };
-        struct sigv4_request sreq = {
-                .method = "POST",
-                .path = path,
-                .headers = sign_headers,
-                .n_headers = sizeof sign_headers / sizeof sign_headers[0],
-                .payload = body,
-                .payload_len = strlen(body),
-        };
-        struct sigv4_params params = {
-                .access_key_id = creds->access_key_id,
-                .secret_access_key = creds->secret_access_key,
-                .session_token = creds->session_token,
-                .region = region,
-                .service = SECRETS_SERVICE,
-                .now = now,
-        };
-        struct sigv4_result sig = {0};
-        char *lines[7] = {0};
-        size_t n = 0;
-        int r;
-
-        r = sigv4_sign(&sreq, &params, &sig);
-        if (r < 0)
-                return r;
-        lines[n++] = header_line("Host", host);
-        lines[n++] = header_line("Content-Type", SECRETS_CONTENT_TYPE);
-        lines[n++] = header_line("X-Amz-Target", SECRETS_TARGET);
-        lines[n++] = header_line("X-Amz-Date", sig.amz_date);
-        if (sig.add_security_token)
-                lines[n++] = header_line("X-Amz-Security-Token", creds->session_token);
-        lines[n++] = header_line("Authorization", sig.authorization);
-        sigv4_result_done(&sig);
-        for (size_t i = 0; i < n; i++)
-                if (!lines[i])
-                        r = -ENOMEM;
-        if (r >= 0) {
-                struct http_request hreq = {
-                        .method = "POST",
-                        .url = url,
-                        .headers = (const char *const *)lines,
-                        .body = body,
-                        .body_len = strlen(body),
-                        .connect_timeout_ms = timeout_ms < SECRETS_CONNECT_TIMEOUT_MS
-                                                      ? timeout_ms
-                                                      : SECRETS_CONNECT_TIMEOUT_MS,
-                        .timeout_ms = timeout_ms,
-                        .max_response = SECRETS_RESPONSE_MAX,
-                        .secret_body = true,
-                };
-
-                r = http_perform(http, &hreq, resp);
-        }
-        for (size_t i = 0; i < n; i++)
-                secret_free(lines[i]);
-        return r;
-}
-
 static uint64_t remaining_ms(uint64_t deadline_usec)
 {
         uint64_t now = now_monotonic_usec();
@@ -417,7 +285,9 @@ int secrets_get_secret_value(struct http_client *http, const struct secrets_requ
         uint64_t deadline_usec = now_monotonic_usec() +
                                  (req->deadline_ms ? req->deadline_ms : SECRETS_DEADLINE_MS) * 1000;
         char host[SECRETS_HOST_MAX], *url = NULL, *path = NULL, *body = NULL;
+        const char *url_path;
         bool refreshed = false, skew_fixed = false, refresh = false;
+        struct aws_post post;
         time_t offset = 0;
         json_t *request_doc;
         int r;
@@ -426,7 +296,12 @@ int secrets_get_secret_value(struct http_client *http, const struct secrets_requ
         url = req->endpoint ? strdup(req->endpoint) : secrets_endpoint(req->region);
         if (!url)
                 return -ENOMEM;
-        r = split_endpoint(url, host, sizeof host, &path);
+        r = aws_split_endpoint(url, host, sizeof host, &url_path);
+        if (r >= 0) {
+                path = strdup(url_path[0] && url_path[1] ? url_path : "/");
+                if (!path)
+                        r = -ENOMEM;
+        }
         if (r < 0) {
                 r = r == -ENOMEM
                             ? r
@@ -443,6 +318,20 @@ int secrets_get_secret_value(struct http_client *http, const struct secrets_requ
                 goto out;
         }
 
+        post = (struct aws_post){
+                .url = url,
+                .host = host,
+                .path = path,
+                .region = req->region,
+                .service = SECRETS_SERVICE,
+                .content_type = SECRETS_CONTENT_TYPE,
+                .target = SECRETS_TARGET,
+                .body = body,
+                .body_len = strlen(body),
+                .connect_timeout_ms = SECRETS_CONNECT_TIMEOUT_MS,
+                .max_response = SECRETS_RESPONSE_MAX,
+                .secret_body = true,
+        };
         for (unsigned attempt = 0; attempt < max_attempts;) {
                 const struct aws_credentials *creds = NULL;
                 struct http_response resp;
@@ -461,8 +350,8 @@ int secrets_get_secret_value(struct http_client *http, const struct secrets_requ
                                       req->secret_id, why);
                         goto out;
                 }
-                r = perform_signed(http, url, host, path, body, creds, req->region,
-                                   time(NULL) + offset, timeout, &resp);
+                post.timeout_ms = timeout;
+                r = aws_signed_post(http, &post, creds, time(NULL) + offset, &resp);
                 if (r == -EINVAL) {
                         http_response_done(&resp);
                         r = set_error(
@@ -502,7 +391,7 @@ int secrets_get_secret_value(struct http_client *http, const struct secrets_requ
                         if (verdict == SECRETS_VERDICT_SKEW && !skew_fixed) {
                                 time_t server;
 
-                                if (parse_http_date(resp.date, &server) == 0) {
+                                if (aws_parse_http_date(resp.date, &server) == 0) {
                                         offset = server - time(NULL);
                                         skew_fixed = true;
                                         http_response_done(&resp);

@@ -34,9 +34,8 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
-#include "secret_mask.h"
+#include "aws_request.h"
 #include "secrets.h"
-#include "sigv4.h"
 
 #define SESV2_CONTENT_TYPE "application/json"
 #define SESV2_HOST_MAX     512
@@ -58,29 +57,9 @@ struct sesv2_client {
         time_t clock_offset;
 };
 
-static bool env_is_true(const char *name)
-{
-        const char *v = getenv(name);
-
-        return v && strcasecmp(v, "true") == 0;
-}
-
 char *sesv2_endpoint(const char *region)
 {
-        const char *e = NULL;
-        char *url;
-
-        if (!env_is_true("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")) {
-                e = getenv("AWS_ENDPOINT_URL_SESV2");
-                if (!e || !*e)
-                        e = getenv("AWS_ENDPOINT_URL");
-        }
-        if (e && *e)
-                return strdup(e);
-        if (asprintf(&url, "https://email.%s.amazonaws.com%s", region,
-                     strncmp(region, "cn-", 3) == 0 ? ".cn" : "") < 0)
-                return NULL;
-        return url;
+        return aws_endpoint_url("AWS_ENDPOINT_URL_SESV2", "email", region);
 }
 
 /* --- the request -------------------------------------------------------------------------- */
@@ -309,39 +288,22 @@ void sesv2_parse_response(long status, const char *body, size_t body_len,
 
 /* --- the client --------------------------------------------------------------------------- */
 
-/* split_endpoint - Host header (host[:port] as in the URL) and path prefix of an http(s) URL */
-static int split_endpoint(const char *url, char *host, size_t host_size, char **ret_path)
+/* send_path - the path to POST to: the endpoint's base path (kept, without its trailing
+ * slashes) followed by SESV2_SEND_PATH. Caller frees; NULL on ENOMEM. */
+static char *send_path(const char *base)
 {
-        const char *p, *slash;
-        size_t n, plen;
+        size_t plen = strlen(base);
+        char *path;
 
-        if (strncasecmp(url, "https://", 8) == 0)
-                p = url + 8;
-        else if (strncasecmp(url, "http://", 7) == 0)
-                p = url + 7;
-        else
-                return -EINVAL;
-        slash = strchr(p, '/');
-        n = slash ? (size_t)(slash - p) : strlen(p);
-        if (n == 0 || n >= host_size || memchr(p, '@', n) || memchr(p, '?', n))
-                return -EINVAL;
-        memcpy(host, p, n);
-        host[n] = '\0';
-        /* a base path in the endpoint is kept, without its trailing slashes */
-        plen = slash ? strlen(slash) : 0;
-        while (plen > 0 && slash[plen - 1] == '/')
+        while (plen > 0 && base[plen - 1] == '/')
                 plen--;
-        if (asprintf(ret_path, "%.*s%s", (int)plen, slash ? slash : "", SESV2_SEND_PATH) < 0) {
-                *ret_path = NULL;
-                return -ENOMEM;
-        }
-        return 0;
+        return asprintf(&path, "%.*s%s", (int)plen, base, SESV2_SEND_PATH) < 0 ? NULL : path;
 }
 
 int sesv2_client_new(const struct sesv2_client_options *o, struct sesv2_client **ret)
 {
         struct sesv2_client *c = calloc(1, sizeof *c);
-        char *path = NULL;
+        const char *base_path;
         int r;
 
         if (!c)
@@ -353,12 +315,16 @@ int sesv2_client_new(const struct sesv2_client_options *o, struct sesv2_client *
                 sesv2_client_free(c);
                 return -ENOMEM;
         }
-        r = split_endpoint(c->url, c->host, sizeof c->host, &path);
+        r = aws_split_endpoint(c->url, c->host, sizeof c->host, &base_path);
         if (r < 0) {
                 sesv2_client_free(c);
                 return r;
         }
-        c->path = path;
+        c->path = send_path(base_path);
+        if (!c->path) {
+                sesv2_client_free(c);
+                return -ENOMEM;
+        }
         /* the URL to POST to: scheme://host + path */
         {
                 char *full;
@@ -407,87 +373,26 @@ const char *sesv2_client_peer(struct sesv2_client *c)
         return c->peer;
 }
 
-static char *header_line(const char *name, const char *value)
-{
-        char *s;
-
-        return asprintf(&s, "%s: %s", name, value) < 0 ? NULL : s;
-}
-
 /* perform_signed - sign and send one attempt */
 static int perform_signed(struct sesv2_client *c, const struct buf *body,
                           const struct aws_credentials *creds, time_t now,
                           struct http_response *resp)
 {
-        const struct sigv4_header sign_headers[] = {
-                {"Host", c->host},
-                {"Content-Type", SESV2_CONTENT_TYPE},
-        };
-        struct sigv4_request sreq = {
-                .method = "POST",
+        const struct aws_post post = {
+                .url = c->url,
+                .host = c->host,
                 .path = c->path,
-                .headers = sign_headers,
-                .n_headers = sizeof sign_headers / sizeof sign_headers[0],
-                .payload = body->data,
-                .payload_len = body->len,
-        };
-        struct sigv4_params params = {
-                .access_key_id = creds->access_key_id,
-                .secret_access_key = creds->secret_access_key,
-                .session_token = creds->session_token,
                 .region = c->region,
                 .service = SESV2_SERVICE,
-                .now = now,
+                .content_type = SESV2_CONTENT_TYPE,
+                .body = body->data,
+                .body_len = body->len,
+                .timeout_ms = c->timeout_ms,
+                .connect_timeout_ms = SESV2_CONNECT_TIMEOUT,
+                .max_response = SESV2_RESPONSE_MAX,
         };
-        struct sigv4_result sig = {0};
-        char *lines[6] = {0};
-        size_t n = 0;
-        int r;
 
-        r = sigv4_sign(&sreq, &params, &sig);
-        if (r < 0)
-                return r;
-        lines[n++] = header_line("Host", c->host);
-        lines[n++] = header_line("Content-Type", SESV2_CONTENT_TYPE);
-        lines[n++] = header_line("X-Amz-Date", sig.amz_date);
-        if (sig.add_security_token)
-                lines[n++] = header_line("X-Amz-Security-Token", creds->session_token);
-        lines[n++] = header_line("Authorization", sig.authorization);
-        sigv4_result_done(&sig);
-        for (size_t i = 0; i < n; i++)
-                if (!lines[i])
-                        r = -ENOMEM;
-        if (r >= 0) {
-                struct http_request hreq = {
-                        .method = "POST",
-                        .url = c->url,
-                        .headers = (const char *const *)lines,
-                        .body = body->data,
-                        .body_len = body->len,
-                        .connect_timeout_ms = SESV2_CONNECT_TIMEOUT < c->timeout_ms
-                                                      ? SESV2_CONNECT_TIMEOUT
-                                                      : c->timeout_ms,
-                        .timeout_ms = c->timeout_ms,
-                        .max_response = SESV2_RESPONSE_MAX,
-                };
-
-                r = http_perform(c->http, &hreq, resp);
-        }
-        for (size_t i = 0; i < n; i++)
-                secret_free(lines[i]);
-        return r;
-}
-
-/* parse_http_date - RFC 7231 IMF-fixdate, as in the Date header */
-static int parse_http_date(const char *s, time_t *ret)
-{
-        struct tm tm = {0};
-        const char *end = strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-
-        if (!end || *end)
-                return -EINVAL;
-        *ret = timegm(&tm);
-        return 0;
+        return aws_signed_post(c->http, &post, creds, now, resp);
 }
 
 static void update_peer(struct sesv2_client *c)
@@ -583,7 +488,7 @@ int sesv2_send_email(struct sesv2_client *c, const struct sesv2_message *m,
                 if (ret->verdict == SESV2_SKEW && !skew_fixed) {
                         time_t server;
 
-                        if (parse_http_date(resp.date, &server) == 0) {
+                        if (aws_parse_http_date(resp.date, &server) == 0) {
                                 c->clock_offset = server - time(NULL);
                                 skew_fixed = true;
                                 http_response_done(&resp);

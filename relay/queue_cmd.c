@@ -36,6 +36,7 @@
 
 #include "config.h"
 #include "fileio.h"
+#include "local_settings.h"
 #include "log.h"
 #include "maildrop.h"
 #include "maildrop_dir.h"
@@ -43,8 +44,6 @@
 #include "settings.h"
 #include "spool.h"
 
-#define MAILINIT_CONF  "/etc/mailinit/mailinit.conf"
-#define RELAY_CONF     "/etc/mailinit/relay.conf"
 #define PID_FILE_NAME  "relay.pid"
 #define PID_FILE_MAX   64
 #define NULL_SENDER    "MAILER-DAEMON" /* Postfix empty_address_recipient */
@@ -187,26 +186,6 @@ static int parse_options(int argc, char **argv, bool as_mailq, struct queue_opti
         return 0;
 }
 
-/* apply_conf - one configuration file into s; a missing file is fine */
-static int apply_conf(struct settings *s, const char *root, const char *path,
-                      struct config_error *err)
-{
-        struct config_file *f = NULL;
-        char *io = path_under_root(root, path);
-        int r;
-
-        if (!io)
-                return -ENOMEM;
-        r = config_read_file(io, path, &f, err);
-        free(io);
-        if (r == -ENOENT && !f)
-                return 0;
-        if (r >= 0)
-                r = settings_apply_file(s, f, err);
-        config_file_free(f);
-        return r;
-}
-
 /* spool_dir_path - spool_dir from the configuration, under root (caller frees) */
 static int spool_dir_path(const char *root, char **ret)
 {
@@ -218,12 +197,7 @@ static int spool_dir_path(const char *root, char **ret)
                 log_error_errno(ENOMEM, "Out of memory");
                 return EX_OSERR;
         }
-        settings_allow_missing_region(s);
-        r = apply_conf(s, root, MAILINIT_CONF, &err);
-        if (r >= 0)
-                r = apply_conf(s, root, RELAY_CONF, &err);
-        if (r >= 0)
-                r = settings_finalize(s, &err);
+        r = local_settings_load(s, root, &err);
         if (r < 0) {
                 if (r == -ENOMEM)
                         log_error_errno(r, "Out of memory");

@@ -31,15 +31,13 @@
 #include "addrlist.h"
 #include "config.h"
 #include "fileio.h"
+#include "local_settings.h"
 #include "maildrop_dir.h"
 #include "relay_commands.h"
 #include "sendmail_message.h"
 #include "sendmail_options.h"
 #include "settings.h"
 #include "submit_policy.h"
-
-#define MAILINIT_CONF "/etc/mailinit/mailinit.conf"
-#define RELAY_CONF    "/etc/mailinit/relay.conf"
 
 static int fatal(int code, const char *format, ...) __attribute__((format(printf, 2, 3)));
 
@@ -53,26 +51,6 @@ static int fatal(int code, const char *format, ...)
         va_end(ap);
         (void)fputc('\n', stderr);
         return code;
-}
-
-/* apply_conf - one configuration file into s; a missing file is fine */
-static int apply_conf(struct settings *s, const char *root, const char *path,
-                      struct config_error *err)
-{
-        struct config_file *f = NULL;
-        char *io = path_under_root(root, path);
-        int r;
-
-        if (!io)
-                return -ENOMEM;
-        r = config_read_file(io, path, &f, err);
-        free(io);
-        if (r == -ENOENT && !f)
-                return 0;
-        if (r >= 0)
-                r = settings_apply_file(s, f, err);
-        config_file_free(f);
-        return r;
 }
 
 /* gecos_name - Postfix's fullname(): the gecos field up to the first comma, '&' replaced by
@@ -171,12 +149,7 @@ static int submitter_init(struct submitter *sub, const struct sendmail_options *
                 sub->fullname = clean_fullname(g);
                 free(g);
         }
-        settings_allow_missing_region(s);
-        r = apply_conf(s, root, MAILINIT_CONF, &err);
-        if (r >= 0)
-                r = apply_conf(s, root, RELAY_CONF, &err);
-        if (r >= 0)
-                r = settings_finalize(s, &err);
+        r = local_settings_load(s, root, &err);
         if (r < 0) {
                 settings_free(s);
                 if (r == -ENOMEM)
