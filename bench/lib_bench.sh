@@ -196,10 +196,12 @@ bench_mailinit_prepare() {
 }
 
 # bench_mailinit_start NAME VARIANT - the built-in relay (release build), started and ready;
-# BENCH_STARTUP_S is the time from exec to accepting connections
+# BENCH_STARTUP_S is the time from exec to accepting connections. A root prepared before
+# (BENCH_ROOT and BENCH_PORT set) is used as it is, else a new one ($MI_TMP/NAME/root).
 bench_mailinit_start() {
 	local name=$1 variant=$2 start end
-	[[ -n ${BENCH_ROOT:-} && $BENCH_ROOT == "$MI_TMP/$name/root" ]] || bench_mailinit_prepare "$name" "$variant"
+	[[ -n ${BENCH_ROOT:-} ]] || bench_mailinit_prepare "$name" "$variant"
+	mkdir -p "$MI_TMP/$name"
 	start=${EPOCHREALTIME/[.,]/}
 	"$MAILINIT" relay --root "$BENCH_ROOT" >>"$MI_TMP/$name/relay.log" 2>&1 &
 	BENCH_CONTENDER=$!
@@ -259,3 +261,13 @@ bench_stop() {
 	BENCH_CONTENDER_NAME=
 }
 
+
+# bench_wait_sink_count N TIMEOUT - until the sink holds N messages; fail otherwise
+bench_wait_sink_count() {
+	local want=$1 limit=$2 i
+	for ((i = 0; i < limit * 20; i++)); do
+		(($(bench_sink_count) >= want)) && return 0
+		sleep 0.05
+	done
+	mi_fail "the sink has $(bench_sink_count) messages after ${limit}s, want $want"
+}
