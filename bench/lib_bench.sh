@@ -57,12 +57,14 @@ bench_json() {
 	EOF
 }
 
-# bench_wait_port PORT [TIMEOUT] - until something accepts connections on 127.0.0.1:PORT
+# bench_wait_port PORT [TIMEOUT] [PID] - until something accepts connections on
+# 127.0.0.1:PORT; status 1 after TIMEOUT seconds or when process PID is gone
 bench_wait_port() {
-	local port=$1 limit=${2:-30}
-	"$MI_PYTHON" - "$port" "$limit" <<-'EOF' || mi_fail "nothing listens on 127.0.0.1:$port"
-		import socket, sys, time
+	local port=$1 limit=${2:-30} pid=${3:-0}
+	"$MI_PYTHON" - "$port" "$limit" "$pid" <<-'EOF' && return 0
+		import os, socket, sys, time
 		deadline = time.monotonic() + float(sys.argv[2])
+		pid = int(sys.argv[3])
 		while True:
 		    try:
 		        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()
@@ -70,8 +72,16 @@ bench_wait_port() {
 		    except OSError:
 		        if time.monotonic() > deadline:
 		            sys.exit(1)
+		        try:
+		            with open("/proc/%d/stat" % pid) as f:
+		                dead = pid and f.read().rsplit(")", 1)[1].split()[0] == "Z"
+		        except OSError:
+		            dead = True
+		        if pid and dead:
+		            sys.exit(1)
 		        time.sleep(0.02)
 	EOF
+	mi_fail "nothing listens on 127.0.0.1:$port"
 }
 
 bench_register_pid() {
@@ -207,7 +217,10 @@ bench_mailinit_start() {
 	BENCH_CONTENDER=$!
 	BENCH_CONTENDER_NAME=mailinit
 	bench_register_pid "$BENCH_CONTENDER"
-	bench_wait_port "$BENCH_PORT" 600
+	(bench_wait_port "$BENCH_PORT" 600 "$BENCH_CONTENDER") || {
+		tail -n 20 "$MI_TMP/$name/relay.log" >&2
+		mi_fail "the relay ($name) did not start"
+	}
 	end=${EPOCHREALTIME/[.,]/}
 	BENCH_STARTUP_S=$("$MI_PYTHON" -c "print(($end - $start) / 1e6)")
 	BENCH_MEMORY=pid:$BENCH_CONTENDER

@@ -19,8 +19,10 @@ bench__trial() {
 	direct) port=$SINK_PORT ;;
 	mailinit)
 		if ((deferred > 0)); then
+			# a port chosen now: one chosen when the queue was made may be taken since
 			BENCH_ROOT=$MI_TMP/deferred-$deferred/root
-			BENCH_PORT=$(<"$MI_TMP/deferred-$deferred/port")
+			BENCH_PORT=$(mi_free_port)
+			sed -i "s/^listen = .*/listen = 127.0.0.1:$BENCH_PORT/" "$BENCH_ROOT/etc/mailinit/mailinit.conf"
 		fi
 		bench_mailinit_start "$part-$variant-$c${deferred:+-d$deferred}" "$variant"
 		port=$BENCH_PORT
@@ -79,7 +81,6 @@ bench__deferred_queue() {
 	[[ -d $root ]] && return 0
 	BENCH_ROOT=
 	bench_mailinit_prepare "deferred-$n" plain
-	echo "$BENCH_PORT" >"$dir/port"
 	head -c 3000 /dev/zero | tr '\0' x | fold -w 76 | sed 's/$/\r/' >"$dir/body"
 	{ printf 'Subject: deferred\r\n\r\n'; cat "$dir/body"; } >"$dir/message"
 	start=$SECONDS
