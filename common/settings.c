@@ -43,6 +43,7 @@ enum setting_type {
         TYPE_OPTIONAL_PATH, /* empty, or an absolute path */
         TYPE_NAME,          /* a file name without directory: letters, digits, '.', '_', '-' */
         TYPE_SECRET_ID,
+        TYPE_NAME_LIST, /* login names, separated by commas or spaces (Postfix list syntax) */
 };
 
 struct setting_def {
@@ -85,6 +86,10 @@ static const struct setting_def defs[SETTING_MAX] = {
         [SETTING_SMTPD_SASL_PATH] = {"smtpd_sasl_path", TYPE_NAME, "mailinit", NULL},
         [SETTING_SMTPD_SASL_CONFIG_DIR] = {"smtpd_sasl_config_dir", TYPE_PATH,
                                            "/etc/mailinit/sasl2", NULL},
+        [SETTING_MAIL_OWNER] = {"mail_owner", TYPE_NAME, "mailinit", NULL},
+        [SETTING_SETGID_GROUP] = {"setgid_group", TYPE_NAME, "mailinit-drop", NULL},
+        [SETTING_TRUSTED_USERS] = {"trusted_users", TYPE_NAME_LIST, "root, $mail_owner", NULL},
+        [SETTING_AUTHORIZED_SUBMIT_USERS] = {"authorized_submit_users", TYPE_NAME_LIST, "", NULL},
 };
 
 /* CA bundles of the distributions we package for, first existing one wins. */
@@ -488,6 +493,20 @@ static int network_item_ok(const char *item, size_t len)
         return network_parse(item, len, &n) == 0;
 }
 
+/* name_item_ok - a login name: letters, digits, '.', '_', '-', not starting with '-' or '.' */
+static int name_item_ok(const char *item, size_t len)
+{
+        static const char allowed[] =
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
+
+        if (len == 0 || len > 64 || item[0] == '-' || item[0] == '.')
+                return 0;
+        for (size_t i = 0; i < len; i++)
+                if (!memchr(allowed, item[i], sizeof allowed - 1))
+                        return 0;
+        return 1;
+}
+
 static int unit_item_ok(const char *item, size_t len)
 {
         return systemd_unit_name_is_valid(item, len);
@@ -575,6 +594,10 @@ static int check_value(struct settings *s, enum setting_key key, struct config_e
                 if (!check_list(v, network_item_ok, bad, sizeof bad))
                         return FAIL("'%s' is not a network (127.0.0.0/8, [::1]/128)", sv->origin,
                                     d->name, bad);
+                return 0;
+        case TYPE_NAME_LIST:
+                if (!check_list(v, name_item_ok, bad, sizeof bad))
+                        return FAIL("'%s' is not a login name", sv->origin, d->name, bad);
                 return 0;
         case TYPE_UNIT_LIST:
                 if (!check_list(v, unit_item_ok, bad, sizeof bad))

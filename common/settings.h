@@ -42,6 +42,10 @@ enum setting_key {
         SETTING_SMTPD_SASL_AUTH_ENABLE, /* its AUTH (Cyrus SASL server), only after STARTTLS */
         SETTING_SMTPD_SASL_PATH,        /* Cyrus application name: <config_dir>/<name>.conf */
         SETTING_SMTPD_SASL_CONFIG_DIR,
+        SETTING_MAIL_OWNER,              /* the system user the relay runs as */
+        SETTING_SETGID_GROUP,            /* group of the maildrop and of the postdrop helper */
+        SETTING_TRUSTED_USERS,           /* users whose sendmail -f may name any sender */
+        SETTING_AUTHORIZED_SUBMIT_USERS, /* users who may submit with sendmail; empty: anyone */
         SETTING_MAX,
         SETTING_INVALID = -1,
 };

@@ -437,12 +437,17 @@ static int headers_received(struct buf *out, const struct headers_context *ctx, 
                 r = buf_append_str(out, "by ");
         if (r >= 0)
                 r = headers_emit_clean(out, ctx->myhostname);
-        if (r >= 0)
-                r = buf_append_str(out, " (mailinit) with ");
-        if (r >= 0)
-                r = headers_emit_clean(out, ctx->protocol ? ctx->protocol : "SMTP");
-        if (r >= 0)
-                r = buf_append_str(out, " id ");
+        if (r >= 0 && ctx->local) {
+                /* Postfix's pickup: "by host (Postfix, from userid N)\r\n\tid ID" */
+                r = buf_printf(out, " (mailinit, from userid %u)\r\n\tid ", ctx->local_uid);
+        } else {
+                if (r >= 0)
+                        r = buf_append_str(out, " (mailinit) with ");
+                if (r >= 0)
+                        r = headers_emit_clean(out, ctx->protocol ? ctx->protocol : "SMTP");
+                if (r >= 0)
+                        r = buf_append_str(out, " id ");
+        }
         if (r >= 0)
                 r = headers_emit_clean(out, ctx->queue_id);
         if (r >= 0 && ctx->recipient) {
@@ -459,7 +464,7 @@ static int headers_received(struct buf *out, const struct headers_context *ctx, 
 
 static int headers_rewrite_fields(const char *section, size_t len,
                                   const struct headers_context *ctx, struct buf *out,
-                                  bool *ret_has_message_id, bool *ret_has_date)
+                                  bool *ret_has_message_id, bool *ret_has_date, bool *ret_has_from)
 {
         size_t off = 0, next, value = 0;
         bool complete = ctx->myorigin && *ctx->myorigin;
@@ -482,6 +487,8 @@ static int headers_rewrite_fields(const char *section, size_t len,
                         *ret_has_message_id = true;
                 if (name_len > 0 && headers_name_is(section + off, name_len, "Date"))
                         *ret_has_date = true;
+                if (name_len > 0 && headers_name_is(section + off, name_len, "From"))
+                        *ret_has_from = true;
                 if (name_len > 0 && complete && headers_is_address_field(section + off, name_len))
                         r = headers_emit_address_field(out, section + off, end - off, value,
                                                        ctx->myorigin);
@@ -501,7 +508,7 @@ int headers_rewrite(const char *section, size_t len, const struct headers_contex
                     struct buf *out)
 {
         char date[HEADERS_DATE_MAX], stamp[HEADERS_DATE_MAX];
-        bool has_message_id = false, has_date = false;
+        bool has_message_id = false, has_date = false, has_from = false;
         size_t start = out->len;
         int r;
 
@@ -514,7 +521,15 @@ int headers_rewrite(const char *section, size_t len, const struct headers_contex
 
         r = headers_received(out, ctx, date);
         if (r >= 0)
-                r = headers_rewrite_fields(section, len, ctx, out, &has_message_id, &has_date);
+                r = headers_rewrite_fields(section, len, ctx, out, &has_message_id, &has_date,
+                                           &has_from);
+        if (r >= 0 && !has_from && ctx->from) {
+                r = buf_append_str(out, "From: ");
+                if (r >= 0)
+                        r = headers_emit_clean(out, ctx->from);
+                if (r >= 0)
+                        r = buf_append_str(out, "\r\n");
+        }
         if (r >= 0 && !has_message_id) {
                 r = buf_printf(out, "Message-ID: <%s.", stamp);
                 if (r >= 0)
@@ -571,4 +586,106 @@ int headers_complete_address(const char *address, const char *myorigin, char *ou
                 return -ENOBUFS;
         w = snprintf(out, size, "%s@%s", address, myorigin);
         return w < 0 ? -ENOBUFS : 0;
+}
+
+bool headers_next_field(const char *section, size_t len, size_t *off, struct headers_field *ret)
+{
+        size_t next, value = 0, n;
+
+        if (*off >= len)
+                return false;
+        n = headers_line(section, len, *off, &next);
+        if (n == 0)
+                return false;
+        ret->start = *off;
+        ret->name_len = headers_field_name(section + *off, n, &value);
+        ret->value = ret->name_len ? *off + value : *off;
+        while (next < len && headers_is_wsp(section[next]))
+                (void)headers_line(section, len, next, &next);
+        ret->end = next;
+        *off = next;
+        return true;
+}
+
+bool headers_field_is(const char *section, const struct headers_field *f, const char *name)
+{
+        return f->name_len > 0 && headers_name_is(section + f->start, f->name_len, name);
+}
+
+/* headers_needs_quotes - a display name with RFC 5322 specials (3.2.3) must be quoted */
+static bool headers_needs_quotes(const char *name)
+{
+        for (const char *p = name; *p; p++)
+                if (strchr("()<>[]:;@\\,.\"", *p))
+                        return true;
+        return false;
+}
+
+/* headers_encoded_word - "=?UTF-8?B?...?=" for p[0..n), after a space when not first */
+static int headers_encoded_word(struct buf *out, const unsigned char *p, size_t n, bool space)
+{
+        static const char b64[] =
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        int r = buf_append_str(out, space ? " =?UTF-8?B?" : "=?UTF-8?B?");
+
+        for (size_t i = 0; r >= 0 && i < n; i += 3) {
+                unsigned v = (unsigned)p[i] << 16;
+                char q[4];
+
+                if (i + 1 < n)
+                        v |= (unsigned)p[i + 1] << 8;
+                if (i + 2 < n)
+                        v |= p[i + 2];
+                q[0] = b64[(v >> 18) & 63];
+                q[1] = b64[(v >> 12) & 63];
+                q[2] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+                q[3] = i + 2 < n ? b64[v & 63] : '=';
+                r = buf_append(out, q, 4);
+        }
+        if (r >= 0)
+                r = buf_append_str(out, "?=");
+        return r;
+}
+
+int headers_mailbox(const char *name, const char *address, struct buf *out)
+{
+        bool ascii = true;
+        int r = 0;
+
+        if (!name || !*name)
+                return buf_append_str(out, address);
+        for (const char *p = name; *p; p++)
+                if ((unsigned char)*p >= 0x80)
+                        ascii = false;
+        if (!ascii) {
+                /* RFC 2047 encoded-words of at most 75 characters (section 2): 45 bytes each,
+                 * cut between UTF-8 characters), separated by spaces */
+                size_t n = strlen(name), at = 0;
+
+                while (r >= 0 && at < n) {
+                        size_t take = n - at > 45 ? 45 : n - at;
+
+                        while (take > 1 && at + take < n &&
+                               ((unsigned char)name[at + take] & 0xc0) == 0x80)
+                                take--;
+                        r = headers_encoded_word(out, (const unsigned char *)name + at, take,
+                                                 at > 0);
+                        at += take;
+                }
+        } else if (headers_needs_quotes(name)) {
+                r = buf_append(out, "\"", 1);
+                for (const char *p = name; r >= 0 && *p; p++) {
+                        if (*p == '"' || *p == '\\')
+                                r = buf_append(out, "\\", 1);
+                        if (r >= 0)
+                                r = buf_append(out, p, 1);
+                }
+                if (r >= 0)
+                        r = buf_append(out, "\"", 1);
+        } else {
+                r = buf_append_str(out, name);
+        }
+        if (r >= 0)
+                r = buf_printf(out, " <%s>", address);
+        return r;
 }

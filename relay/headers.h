@@ -24,6 +24,9 @@ struct headers_context {
         const char *queue_id;
         const char *recipient; /* "for <x@y>" when there is exactly one, else NULL */
         time_t now;
+        bool local;         /* picked up from the maildrop: "(mailinit, from userid N)" */
+        unsigned local_uid; /* the submitter, when local */
+        const char *from;   /* added as "From: VALUE" when the message has none (NULL: not) */
 };
 
 /* headers_end - length of the header section of msg (up to and including the empty line
@@ -37,6 +40,28 @@ size_t headers_end(const char *msg, size_t len);
  * throughout; folded headers kept). -EFBIG above HEADERS_SECTION_MAX. */
 int headers_rewrite(const char *section, size_t len, const struct headers_context *ctx,
                     struct buf *out);
+
+/* headers_field - one header field of a section: [start, end) including its folded lines
+ * and its line break; the name is [start, start + name_len); the value starts at value. */
+struct headers_field {
+        size_t start;
+        size_t name_len;
+        size_t value;
+        size_t end;
+};
+
+/* headers_next_field - the field at *off in section[0..len) (as headers_end found it), and
+ * *off moved past it. Returns false at the end (the empty line, or len). A line that is not a
+ * field (no name) is returned with name_len 0. */
+bool headers_next_field(const char *section, size_t len, size_t *off, struct headers_field *ret);
+
+/* headers_field_is - the field's name is name (case-insensitive) */
+bool headers_field_is(const char *section, const struct headers_field *f, const char *name);
+
+/* headers_mailbox - "Display Name <address>" for a From: header: the name quoted when it has
+ * RFC 5322 specials, RFC 2047-encoded (UTF-8, B) when it has non-ASCII bytes; just the address
+ * when name is NULL or empty. Appends to out; 0 or -ENOMEM/-EFBIG. */
+int headers_mailbox(const char *name, const char *address, struct buf *out);
 
 /* headers_complete_address - "user" -> "user@myorigin" into out; other addresses copied
  * (including "" for the null sender). Returns 0 or -ENOBUFS. */

@@ -8,13 +8,19 @@
  * Messages are never delivered from here: flush makes every message due (next_attempt 0) and
  * sends SIGUSR1 to the relay named by spool_dir/relay.pid when that process exists and
  * belongs to the pid file's owner (so a stale pid reused by another program is left alone).
+ * Listing needs root or mail_owner: anyone else gets a clear refusal and exit 77. Messages
+ * submitted with sendmail and not yet picked up (the relay is stopped) are listed too, with
+ * their maildrop file name as id and status "maildrop", as Postfix's mailq lists its maildrop.
  * DIAGNOSTICS: a malformed queue file is listed as "(corrupt)" with a warning, never trusted;
  * exit codes are sysexits(3): 64 usage, 69 no such message, 74 I/O error, 77 permission
  * denied, 78 configuration error.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -31,6 +37,8 @@
 #include "config.h"
 #include "fileio.h"
 #include "log.h"
+#include "maildrop.h"
+#include "maildrop_dir.h"
 #include "relay_commands.h"
 #include "settings.h"
 #include "spool.h"
@@ -69,14 +77,13 @@ enum entry_status {
         STATUS_DEFERRED,
         STATUS_HOLD,
         STATUS_CORRUPT,
+        STATUS_MAILDROP, /* submitted with sendmail, not yet picked up (the relay is stopped) */
         STATUS_MAX,
 };
 
 static const char *const status_name[STATUS_MAX] = {
-        [STATUS_ACTIVE] = "active",
-        [STATUS_DEFERRED] = "deferred",
-        [STATUS_HOLD] = "hold",
-        [STATUS_CORRUPT] = "corrupt",
+        [STATUS_ACTIVE] = "active",   [STATUS_DEFERRED] = "deferred", [STATUS_HOLD] = "hold",
+        [STATUS_CORRUPT] = "corrupt", [STATUS_MAILDROP] = "maildrop",
 };
 
 /* One queued message as the listing shows it. */
@@ -376,9 +383,95 @@ static int load_entries(struct spool *s, struct entry **ret, size_t *ret_n)
         return 0;
 }
 
+/* maildrop_entry - one file of the maildrop as a listing entry (status maildrop): 0, or
+ * -EBADMSG for what pickup will set aside, -errno */
+static int maildrop_entry(int dir_fd, const char *name, struct entry *e)
+{
+        struct maildrop_envelope md = {0};
+        size_t off, len, got = 0;
+        struct stat st;
+        char *data = NULL;
+        int fd, r = 0;
+
+        fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+            (uint64_t)st.st_size > MAILDROP_ENVELOPE_MAX + MAILDROP_MESSAGE_MAX + 4) {
+                close(fd);
+                return -EBADMSG;
+        }
+        data = malloc((size_t)st.st_size + 1);
+        while (data && r >= 0 && got < (size_t)st.st_size) {
+                ssize_t n = read(fd, data + got, (size_t)st.st_size - got);
+
+                r = n > 0 ? 0 : n == 0 ? -EBADMSG : errno == EINTR ? 0 : -errno;
+                got += n > 0 ? (size_t)n : 0;
+        }
+        close(fd);
+        if (!data)
+                return -ENOMEM;
+        if (r >= 0)
+                r = maildrop_parse(data, (size_t)st.st_size, &md, &off, &len);
+        free(data);
+        if (r < 0)
+                return r;
+        *e = (struct entry){
+                .id = strdup(name), .status = STATUS_MAILDROP, .size = len, .arrival = st.st_mtime};
+        if (md.sender) {
+                e->env.sender = md.sender;
+                md.sender = NULL;
+        } else {
+                const struct passwd *pw = getpwuid(st.st_uid);
+
+                e->env.sender = strdup(pw ? pw->pw_name : "?");
+        }
+        e->env.recipients = md.recipients;
+        e->env.n_recipients = md.n_recipients;
+        md.recipients = NULL;
+        md.n_recipients = 0;
+        maildrop_envelope_done(&md);
+        return e->id && e->env.sender ? 0 : -ENOMEM;
+}
+
+/* load_maildrop - append what waits in the maildrop (listable by root and mail_owner only;
+ * otherwise nothing is added) */
+static int load_maildrop(struct spool *s, struct entry **entries, size_t *n)
+{
+        char *path = NULL;
+        struct dirent *de;
+        DIR *d;
+        int r = 0;
+
+        if (asprintf(&path, "%s/%s", spool_dir(s), MAILDROP_DIR_NAME) < 0)
+                return -ENOMEM;
+        d = opendir(path);
+        free(path);
+        if (!d)
+                return 0;
+        while (r >= 0 && (de = readdir(d))) {
+                struct entry e, *grown;
+
+                if (!maildrop_name_is_message(de->d_name))
+                        continue;
+                if (maildrop_entry(dirfd(d), de->d_name, &e) < 0)
+                        continue; /* gone, or malformed: pickup sets it aside */
+                grown = realloc(*entries, (*n + 1) * sizeof *grown);
+                if (!grown) {
+                        entry_done(&e);
+                        r = -ENOMEM;
+                        break;
+                }
+                *entries = grown;
+                (*entries)[(*n)++] = e;
+        }
+        closedir(d);
+        return r;
+}
+
 static void print_entry(const struct entry *e)
 {
-        char id_status[SPOOL_QUEUE_ID_MAX + 2], when[64];
+        char id_status[MAILDROP_NAME_LEN + 2], when[64]; /* queue ids and maildrop names */
         char *sender;
 
         (void)snprintf(id_status, sizeof id_status, "%s%s", e->id,
@@ -524,6 +617,8 @@ static int do_list(struct spool *s, bool json)
 
         if (s) {
                 r = load_entries(s, &entries, &n);
+                if (r >= 0)
+                        r = load_maildrop(s, &entries, &n);
                 if (r < 0) {
                         log_error_errno(r, "Cannot read the queue in %s: %m", spool_dir(s));
                         return exit_code_for(r);
@@ -865,6 +960,15 @@ int queue_main(int argc, char **argv)
                 log_debug("%s does not exist: the queue is empty.", dir);
         } else {
                 r = spool_open(dir, &s);
+                if (r == -EACCES || r == -EPERM) {
+                        /* Postfix lets anyone list the queue through its showq daemon; ours is
+                         * a directory of the relay's user: say so rather than guess. */
+                        log_error(
+                                "Cannot open the queue in %s: permission denied: only root and the relay's user (mail_owner) may list it; try 'sudo mailq'",
+                                dir);
+                        free(dir);
+                        return EX_NOPERM;
+                }
                 if (r < 0) {
                         log_error_errno(r, "Cannot open the queue in %s: %m", dir);
                         free(dir);

@@ -34,6 +34,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "parse.h"
+#include "pickup.h"
 #include "relay_commands.h"
 #include "secret_mask.h"
 #include "settings.h"
@@ -57,6 +58,7 @@ struct relay {
         struct spool *spool;
         struct smtp_server *server;
         struct delivery *delivery;
+        struct pickup *pickup;
         struct network networks[NETWORKS_MAX];
         size_t n_networks;
         char *pid_path;
@@ -415,6 +417,7 @@ static int on_flush(sd_event_source *source, const struct signalfd_siginfo *si, 
 }
 
 static int start_delivery(struct relay *rl);
+static int start_pickup(struct relay *rl);
 
 static int on_reload(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata)
 {
@@ -432,9 +435,12 @@ static int on_reload(sd_event_source *source, const struct signalfd_siginfo *si,
         settings_free(rl->settings);
         rl->settings = s;
         /* Delivery takes the new relayhost and credentials; queued mail is scanned again. */
+        rl->pickup = pickup_free(rl->pickup);
         rl->delivery = delivery_free(rl->delivery);
         if (start_delivery(rl) < 0)
                 return sd_event_exit(rl->event, EX_CONFIG);
+        if (start_pickup(rl) < 0)
+                return sd_event_exit(rl->event, EX_CANTCREAT);
         log_info("Configuration and credentials read again");
         (void)sd_notify(0, "READY=1");
         return 0;
@@ -489,6 +495,30 @@ static int start_delivery(struct relay *rl)
         if (r > 0)
                 log_info("Picked up %d queued message(s)", r);
         log_info("Relaying to %s (%s)", settings_get(rl->settings, SETTING_RELAYHOST), tls);
+        return 0;
+}
+
+/* start_pickup - locally submitted mail: the maildrop, picked up on a thread of its own */
+static int start_pickup(struct relay *rl)
+{
+        struct pickup_config pc = {
+                .myhostname = *settings_get(rl->settings, SETTING_MYHOSTNAME)
+                                      ? settings_get(rl->settings, SETTING_MYHOSTNAME)
+                                      : "localhost",
+                .myorigin = *settings_get(rl->settings, SETTING_MYORIGIN)
+                                    ? settings_get(rl->settings, SETTING_MYORIGIN)
+                                    : "localhost",
+                .message_size_limit = settings_get_u64(rl->settings, SETTING_MESSAGE_SIZE_LIMIT),
+                .trusted_users = settings_get(rl->settings, SETTING_TRUSTED_USERS),
+                .authorized_submit_users =
+                        settings_get(rl->settings, SETTING_AUTHORIZED_SUBMIT_USERS),
+                .setgid_group = settings_get(rl->settings, SETTING_SETGID_GROUP),
+        };
+        int r = pickup_new(rl->event, rl->spool, &pc, on_queued, rl, &rl->pickup);
+
+        if (r < 0)
+                return log_error_errno(r, "Cannot watch the maildrop in %s: %m",
+                                       spool_dir(rl->spool));
         return 0;
 }
 
@@ -619,6 +649,10 @@ int relay_main(int argc, char **argv)
                 code = EX_CONFIG;
                 goto out;
         }
+        if (start_pickup(&rl) < 0) {
+                code = EX_CANTCREAT;
+                goto out;
+        }
         if (open_listeners(&rl) < 0) {
                 code = EX_UNAVAILABLE;
                 goto out;
@@ -645,6 +679,7 @@ int relay_main(int argc, char **argv)
         }
 out:
         sd_event_source_disable_unref(status_timer);
+        rl.pickup = pickup_free(rl.pickup);
         rl.server = smtp_server_free(rl.server);
         rl.delivery = delivery_free(rl.delivery);
         if (rl.pid_path) {

@@ -50,6 +50,7 @@ mi_relay_credentials() {
 mi_start_relay() {
 	local i
 	MI_RELAY_LOG=$MI_DIR/relay.log
+	: >>"$MI_RELAY_LOG"
 	"$MAILINIT" relay --root "$MI_RELAY_ROOT" >>"$MI_RELAY_LOG" 2>&1 &
 	MI_RELAY_PID=$!
 	MI_PIDS+=("$MI_RELAY_PID")
@@ -94,4 +95,78 @@ mi_relay_wait_log() {
 	echo "--- relay log ($MI_RELAY_LOG):"
 	tail -n 40 "$MI_RELAY_LOG"
 	mi_fail "the relay log has $n line(s) matching /$regex/ after ${limit}s, want $want"
+}
+
+# Local submission (sendmail, the setgid postdrop helper, unprivileged users):
+#
+#   mi_ensure_system_users            # user+group mailinit, group mailinit-drop, users mi-user1
+#                                     # and mi-user2 (created when missing; needs root)
+#   mi_install_postdrop               # $MI_DIR/libexec/postdrop: a copy of $MAILINIT,
+#                                     # root:mailinit-drop 2755; exports MAILINIT_POSTDROP, and
+#                                     # MI_SENDMAIL, MI_MAILQ: copies any user may run, by those
+#                                     # names (the multi-call binary dispatches on argv[0])
+#   mi_open_root_to_users             # lets other users traverse MI_TMP, MI_DIR and the root
+#   mi_as_user USER CMD...            # CMD with USER's uid, gid and groups (setpriv)
+
+# mi_ensure_system_users - the system users and groups the packages create (sysusers.d), and
+# two unprivileged test users. Skips (77) when not root: only root may create users.
+mi_ensure_system_users() {
+	[[ $(id -u) == 0 ]] || mi_skip "creating the system users needs root"
+	mi_require useradd groupadd setpriv
+	getent group mailinit >/dev/null || groupadd --system mailinit
+	getent passwd mailinit >/dev/null ||
+		useradd --system --gid mailinit --home-dir /var/spool/mailinit --no-create-home \
+			--shell /usr/sbin/nologin mailinit
+	getent group mailinit-drop >/dev/null || groupadd --system mailinit-drop
+	local u
+	for u in mi-user1 mi-user2; do
+		getent passwd "$u" >/dev/null ||
+			useradd --user-group --no-create-home --home-dir /nonexistent \
+				--shell /usr/sbin/nologin --comment "Test User ${u#mi-user}" "$u"
+	done
+}
+
+# mi_open_root_to_users - the private directories are 0700 (mktemp): let other users reach
+# the relay's root, the binary's copy and the configuration (the spool stays closed).
+mi_open_root_to_users() {
+	chmod 0711 "$MI_TMP"
+	[[ $MI_DIR == "$MI_TMP" ]] || chmod 0711 "$MI_DIR"
+	if [[ -n ${MI_RELAY_ROOT:-} ]]; then
+		chmod 0755 "$MI_RELAY_ROOT" "$MI_RELAY_ROOT/etc" "$MI_RELAY_ROOT/etc/mailinit"
+		[[ -d $MI_RELAY_ROOT/var ]] && chmod 0755 "$MI_RELAY_ROOT/var"
+		[[ -d $MI_RELAY_ROOT/var/spool ]] && chmod 0755 "$MI_RELAY_ROOT/var/spool"
+		chmod 0644 "$MI_RELAY_ROOT/etc/mailinit/mailinit.conf"
+	fi
+	return 0
+}
+
+# mi_install_postdrop - the setgid helper as the packages install it, in the test directory
+mi_install_postdrop() {
+	local dir=$MI_DIR/libexec
+	mkdir -p "$dir"
+	cp "$MAILINIT" "$dir/postdrop"
+	chown root:mailinit-drop "$dir/postdrop"
+	chmod 2755 "$dir/postdrop"
+	chmod 0755 "$dir"
+	if findmnt -n -o OPTIONS -T "$dir" 2>/dev/null | tr ',' '\n' | grep -qx nosuid; then
+		mi_fail "$dir is on a nosuid file system: the setgid helper cannot be tested there"
+	fi
+	cp "$MAILINIT" "$dir/sendmail"
+	chmod 0755 "$dir/sendmail"
+	ln -sf sendmail "$dir/mailq"
+	ln -sf sendmail "$dir/newaliases"
+	MAILINIT_POSTDROP=$dir/postdrop
+	MI_SENDMAIL=$dir/sendmail
+	MI_MAILQ=$dir/mailq
+	export MAILINIT_POSTDROP MI_SENDMAIL MI_MAILQ
+}
+
+# mi_as_user USER CMD... - run CMD as USER (real and effective ids, USER's groups only)
+mi_as_user() {
+	local user=$1
+	shift
+	timeout -k 5 "${MI_RUN_TIMEOUT:-60}" \
+		setpriv --reuid="$user" --regid="$user" --init-groups --reset-env -- \
+		env MAILINIT_ROOT="${MAILINIT_ROOT:-}" MAILINIT_POSTDROP="${MAILINIT_POSTDROP:-}" \
+		PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"
 }

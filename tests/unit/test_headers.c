@@ -384,12 +384,135 @@ static void test_complete_address(void **state)
         }
 }
 
+/* what the relay's pickup adds to a locally submitted message (Postfix's pickup layout) */
+static void test_local(void **state)
+{
+        struct headers_context ctx = context;
+        struct buf out;
+        const char *text = "Subject: s\r\n\r\n";
+
+        (void)state;
+        ctx.client_name = ctx.client_addr = ctx.helo = NULL;
+        ctx.protocol = "local";
+        ctx.local = true;
+        ctx.local_uid = 1001;
+        ctx.from = "Jane <jane@example.com>";
+        buf_init(&out, 1 << 16);
+        assert_int_equal(headers_rewrite(text, strlen(text), &ctx, &out), 0);
+        assert_string_equal(out.data,
+                            "Received: by relay.example.com (mailinit, from userid 1001)\r\n"
+                            "\tid 4F3C51C0A2B\r\n"
+                            "\tfor <x@example.org>; Tue, 16 Jan 2024 10:00:00 +0000\r\n"
+                            "Subject: s\r\n"
+                            "From: Jane <jane@example.com>\r\n" ADDED);
+        buf_done(&out);
+        /* a From: already there stays the only one; header names are case-insensitive */
+        text = "fROM: me\r\n\r\n";
+        buf_init(&out, 1 << 16);
+        assert_int_equal(headers_rewrite(text, strlen(text), &ctx, &out), 0);
+        assert_null(strstr(out.data, "Jane"));
+        assert_non_null(strstr(out.data, "fROM: me@example.com\r\n"));
+        buf_done(&out);
+        /* a value with a line break cannot add a header of its own */
+        ctx.from = "x\r\nBcc: evil@example.net";
+        text = "";
+        buf_init(&out, 1 << 16);
+        assert_int_equal(headers_rewrite(text, 0, &ctx, &out), 0);
+        assert_null(strstr(out.data, "\r\nBcc:"));
+        buf_done(&out);
+}
+
+struct mailbox_case {
+        const char *name;
+        const char *want;
+};
+
+static void test_mailbox(void **state)
+{
+        static const struct mailbox_case cases[] = {
+                {NULL, "a@example.com"},
+                {"", "a@example.com"},
+                {"CronDaemon", "CronDaemon <a@example.com>"},
+                {"Jane Q. Doe", "\"Jane Q. Doe\" <a@example.com>"},
+                {"Doe, Jane", "\"Doe, Jane\" <a@example.com>"},
+                {"say \"hi\"", "\"say \\\"hi\\\"\" <a@example.com>"},
+                /* UTF-8: an RFC 2047 encoded-word ("Zoë" is Wm/Dqw== in base64) */
+                {"Zo\xc3\xab", "=?UTF-8?B?Wm/Dqw==?= <a@example.com>"},
+        };
+
+        (void)state;
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                struct buf out;
+
+                buf_init(&out, 1024);
+                assert_int_equal(headers_mailbox(cases[i].name, "a@example.com", &out), 0);
+                if (strcmp(out.data, cases[i].want) != 0)
+                        fail_msg("'%s': got '%s', want '%s'",
+                                 cases[i].name ? cases[i].name : "(null)", out.data, cases[i].want);
+                buf_done(&out);
+        }
+}
+
+/* a long non-ASCII name: several encoded-words, none over 75 characters, no UTF-8 character
+ * cut in two (each word decodes on its own) */
+static void test_mailbox_long(void **state)
+{
+        char name[61];
+        struct buf out;
+        const char *p;
+        int words = 0;
+
+        (void)state;
+        for (size_t i = 0; i < 60; i += 2)
+                memcpy(name + i, "\xc3\xa9", 2);
+        name[60] = '\0';
+        buf_init(&out, 1024);
+        assert_int_equal(headers_mailbox(name, "a@example.com", &out), 0);
+        /* 22 characters (44 bytes), then 8; base64 by Python's base64 module, not this code */
+        assert_string_equal(
+                out.data,
+                "=?UTF-8?B?w6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6k=?= "
+                "=?UTF-8?B?w6nDqcOpw6nDqcOpw6nDqQ==?= <a@example.com>");
+        for (p = out.data; (p = strstr(p, "=?UTF-8?B?")); p++) {
+                const char *end = strstr(p, "?=");
+
+                assert_non_null(end);
+                assert_true(end + 2 - p <= 75);
+                words++;
+        }
+        assert_int_equal(words, 2);
+        buf_done(&out);
+}
+
+static void test_next_field(void **state)
+{
+        const char *s = "To: a,\r\n b\r\nX-Y: z\r\nnot a header\r\n\r\nbody";
+        size_t end = headers_end(s, strlen(s)), off = 0;
+        struct headers_field f;
+
+        (void)state;
+        assert_true(headers_next_field(s, end, &off, &f));
+        assert_true(headers_field_is(s, &f, "to"));
+        assert_int_equal(f.start, 0);
+        assert_int_equal(f.value, 3);
+        assert_int_equal(f.end, 12);
+        assert_true(headers_next_field(s, end, &off, &f));
+        assert_true(headers_field_is(s, &f, "X-Y"));
+        assert_false(headers_field_is(s, &f, "X"));
+        assert_int_equal(f.end, 20);
+        /* "not a header" ended the section */
+        assert_int_equal(end, 20);
+        assert_false(headers_next_field(s, end, &off, &f));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_end),      cmocka_unit_test(test_rewrite),
-                cmocka_unit_test(test_received), cmocka_unit_test(test_context),
-                cmocka_unit_test(test_limits),   cmocka_unit_test(test_complete_address),
+                cmocka_unit_test(test_end),        cmocka_unit_test(test_rewrite),
+                cmocka_unit_test(test_received),   cmocka_unit_test(test_context),
+                cmocka_unit_test(test_limits),     cmocka_unit_test(test_complete_address),
+                cmocka_unit_test(test_local),      cmocka_unit_test(test_mailbox),
+                cmocka_unit_test(test_next_field), cmocka_unit_test(test_mailbox_long),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

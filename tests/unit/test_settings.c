@@ -157,6 +157,11 @@ static const struct {
         {"smtpd_sasl_auth_enable", "no"},
         {"smtpd_sasl_path", "mailinit"},
         {"smtpd_sasl_config_dir", "/etc/mailinit/sasl2"},
+        /* local submission (sendmail, the maildrop) */
+        {"mail_owner", "mailinit"},
+        {"setgid_group", "mailinit-drop"},
+        {"trusted_users", "root, mailinit"}, /* root, $mail_owner */
+        {"authorized_submit_users", ""},     /* anyone */
 };
 
 static void test_defaults(void **state)
@@ -882,6 +887,13 @@ static void test_validation_errors(void **state)
                 {"smtpd_sasl_path = ../smtpd\n",
                  FILE_LABEL ":1: parameter 'smtpd_sasl_path': '../smtpd' is not a name "
                             "(letters, digits, '.', '_', '-')"},
+                {"trusted_users = root, bad/user\n",
+                 FILE_LABEL ":1: parameter 'trusted_users': 'bad/user' is not a login name"},
+                {"authorized_submit_users = -rf\n",
+                 FILE_LABEL ":1: parameter 'authorized_submit_users': '-rf' is not a login name"},
+                {"mail_owner = $$x\n",
+                 FILE_LABEL ":1: parameter 'mail_owner': '$x' is not a name (letters, digits, "
+                            "'.', '_', '-')"},
                 /* an expanded value is checked, and the error names the key where the bad
                  * value was written */
                 {"mode = builtin\nmydomain = bad domain\n",
