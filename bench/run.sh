@@ -13,9 +13,9 @@
 # and with --record bench/RESULTS.md.
 #
 # Usage (Debian 12, as root; installs what it needs with apt, builds mailinit in release
-# mode in build-bench/):
+# mode in build-bench/; the full run takes about 20 minutes on 2 cores):
 #   bench/run.sh [--quick] [--record] [--rounds N] [--parts 1,3,4,5]
-#     --quick   small counts, to try the scripts (about 3 minutes)
+#     --quick   small counts, to try the scripts (about 5 minutes)
 #     --record  also write bench/RESULTS.md (the README quotes it)
 #     --parts   a subset (1 includes 2)
 # Nothing outside temporary directories (under $TMPDIR and /dev/shm) is touched: Postfix runs
@@ -133,10 +133,13 @@ process limits and durability (its \`cleanup\` fsyncs the queue file before \`sm
 The STARTTLS + AUTH sink is a Postfix \`smtpd\` requiring TLS and AUTH that proxies every
 transaction to \`smtp-sink\` (\`smtpd_proxy_filter\`), the same for both contenders. Memory is
 PSS from /proc/PID/smaps_rollup summed over the relay's process or over every process of the
-Postfix instance (its master's process group), sampled every 100 ms.
+Postfix instance (its master's process group), sampled every 100 ms. What the figures led
+to (profiles, fixes, targets missed): bench/README.md, "Findings".
 EOF
 )
 printf '%s\n' "$document" | tee "$top/bench/results/$stamp.md"
+# the raw measurements next to it (one JSON object per trial or run, hyperfine's exports)
+cp -r "$BENCH_OUT" "$top/bench/results/$stamp"
 if ((record)); then
 	printf '%s\n' "$document" >"$top/bench/RESULTS.md"
 	bench_log "wrote bench/RESULTS.md"
