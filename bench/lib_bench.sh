@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # variables set here are read by the parts
 # lib_bench.sh - the contenders and peers of bench/run.sh. Source after tests/integration's
 # lib.sh, lib_smtp.sh, lib_relay.sh and lib_secrets.sh, then call mi_init: every process
 # started here is recorded like the tests' peers and stopped by PID at exit.

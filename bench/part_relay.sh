@@ -12,7 +12,7 @@
 
 # bench__trial PART VARIANT CONTENDER ROUND SESSIONS COUNT [DEFERRED] - one load trial, recorded
 bench__trial() {
-	local part=$1 variant=$2 c=$3 round=$4 sessions=$5 count=$6 deferred=${7:-0} out port memory
+	local part=$1 variant=$2 c=$3 round=$4 sessions=$5 count=$6 deferred=${7:-0} out port
 	local -a mem=()
 	bench_sink_clear
 	case $c in

@@ -25,7 +25,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 command_line="bench/run.sh${*:+ $*}"
 
-quick=0 record=0 rounds= parts=1,3,4,5
+quick=0 record=0 rounds='' parts=1,3,4,5
 while (($# > 0)); do
 	case $1 in
 	--quick) quick=1 ;;
