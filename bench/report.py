@@ -90,6 +90,8 @@ def main():
     w("| measure | mailinit | peer | mailinit / peer | target | |")
     w("|---|---|---|---|---|---|")
     for variant, label in (("plain", "no TLS"), ("tls", "STARTTLS + AUTH")):
+        if not d.select(variant=variant, **relay):
+            continue
         m = d.by_round(None, rate("e2e_s"), contender="mailinit", variant=variant, **relay)
         p = d.by_round(None, rate("e2e_s"), contender="postfix", variant=variant, **relay)
         text, r = ratio_text(m, p)
@@ -99,9 +101,10 @@ def main():
     m = d.by_round("pss_peak_kb", contender="mailinit", variant="plain", **relay)
     p = d.by_round("pss_peak_kb", contender="postfix", variant="plain", **relay)
     text, r = ratio_text(m, p)
-    w("| relay peak memory (PSS, MB), no TLS | %s | Postfix %s | %s | ≤ 0.2× | %s |" % (
-        spread([v / 1024 for v in m.values()], 1), spread([v / 1024 for v in p.values()], 1),
-        text, verdict(r, 0.2, False)))
+    if m or p:
+        w("| relay peak memory (PSS, MB), no TLS | %s | Postfix %s | %s | ≤ 0.2× | %s |" % (
+            spread([v / 1024 for v in m.values()], 1), spread([v / 1024 for v in p.values()], 1),
+            text, verdict(r, 0.2, False)))
     m = d.by_round("latency_ms", part="sendmail", contender="mailinit")
     p = d.by_round("latency_ms", part="sendmail", contender="postfix")
     if d.select(part="sendmail", contender="mailinit") and not m:
