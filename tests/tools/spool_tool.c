@@ -4,7 +4,11 @@
  * (tests/integration/test_queue_cmd.sh; also the source of the fuzz seed corpus):
  *   spool_tool DIR create [--count N] [--sender ADDR] [--rcpt ADDR]... [--body TEXT]
  *                         [--body-file FILE] [--arrival SECONDS] [--client TEXT] [--8bit]
- *                         [--smtputf8]                  prints the new queue ids, one a line
+ *                         [--smtputf8] [--batch N] [--deferred-until SECONDS]
+ *                                                       prints the new queue ids, one a line
+ *       --batch N commits N messages as one group (as the relay's group commit does; bench/
+ *       fills a queue of 100 000 this way); --deferred-until gives each message a state of
+ *       one failed attempt, next attempt at SECONDS (a deferred queue).
  *   spool_tool DIR state ID [--attempts N] [--next-attempt SECONDS] [--last-attempt SECONDS]
  *                           [--last-reply TEXT] [--hold] [--done INDEX]...
  *   spool_tool DIR show-state ID    "attempts=N next_attempt=N hold=0|1 rcpt_done=01..."
@@ -18,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fileio.h"
 #include "spool.h"
@@ -44,6 +49,56 @@ static long long number(const char *s)
         return v;
 }
 
+/* save_deferred - the state of a message that failed once and waits until `until` */
+static int save_deferred(struct spool *s, const char *id, size_t n_rcpt, time_t until)
+{
+        struct spool_state st;
+        int r = spool_state_load(s, id, n_rcpt, &st);
+
+        if (r < 0)
+                return r;
+        st.attempts = 1;
+        st.last_attempt = time(NULL);
+        st.next_attempt = until;
+        (void)snprintf(st.last_reply, sizeof st.last_reply, "451 4.3.0 deferred by spool_tool");
+        r = spool_state_save(s, id, &st);
+        spool_state_done(&st);
+        return r;
+}
+
+/* create_group - queue n copies of one message, committed as one group (spool_commit), and
+ * print their ids; with deferred_until >= 0 each gets a deferred state. 0 or -errno. */
+static int create_group(struct spool *s, const struct spool_envelope *env, const char *body,
+                        size_t body_len, size_t n, long long deferred_until)
+{
+        struct spool_writer **w = calloc(n, sizeof *w);
+        int *results = calloc(n, sizeof *results);
+        size_t made = 0;
+        int r = w && results ? 0 : -ENOMEM;
+
+        for (; r >= 0 && made < n; made++) {
+                r = spool_writer_new(s, env, 0, &w[made]);
+                if (r >= 0)
+                        r = spool_writer_write(w[made], body, body_len);
+                if (r >= 0)
+                        r = spool_writer_finish(w[made]);
+        }
+        if (r >= 0)
+                r = spool_commit(s, w, n, results);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                if (deferred_until >= 0)
+                        r = save_deferred(s, spool_writer_id(w[i]), env->n_recipients,
+                                          (time_t)deferred_until);
+                if (r >= 0)
+                        printf("%s\n", spool_writer_id(w[i]));
+        }
+        for (size_t i = 0; w && i < made; i++)
+                spool_writer_free(w[i]);
+        free(w);
+        free(results);
+        return r;
+}
+
 static int create(struct spool *s, int argc, char **argv)
 {
         static const struct option options[] = {
@@ -56,6 +111,8 @@ static int create(struct spool *s, int argc, char **argv)
                 {"client", required_argument, NULL, 'c'},
                 {"8bit", no_argument, NULL, '8'},
                 {"smtputf8", no_argument, NULL, 'u'},
+                {"batch", required_argument, NULL, 'B'},
+                {"deferred-until", required_argument, NULL, 'D'},
                 {NULL, 0, NULL, 0},
         };
         static char default_sender[] = "app@example.com", default_rcpt[] = "user@example.com";
@@ -64,7 +121,7 @@ static int create(struct spool *s, int argc, char **argv)
         char **rcpts = calloc(SPOOL_RECIPIENTS_MAX + 1, sizeof *rcpts), *body = default_body;
         char *loaded = NULL;
         size_t body_len = strlen(default_body), n_rcpts = 0;
-        long long count = 1;
+        long long count = 1, batch = 1, deferred_until = -1;
         int c, r = 0;
 
         if (!rcpts)
@@ -110,6 +167,12 @@ static int create(struct spool *s, int argc, char **argv)
                 case 'u':
                         env.smtputf8 = true;
                         break;
+                case 'B':
+                        batch = number(optarg);
+                        break;
+                case 'D':
+                        deferred_until = number(optarg);
+                        break;
                 default:
                         free(rcpts);
                         free(loaded);
@@ -120,20 +183,12 @@ static int create(struct spool *s, int argc, char **argv)
                 rcpts[n_rcpts++] = default_rcpt;
         env.recipients = rcpts;
         env.n_recipients = n_rcpts;
-        for (long long i = 0; i < count && r >= 0; i++) {
-                struct spool_writer *w = NULL;
-                int result = 0;
+        if (batch < 1 || batch > 10000)
+                batch = 1;
+        for (long long done = 0; done < count && r >= 0; done += batch) {
+                size_t n = (size_t)(count - done < batch ? count - done : batch);
 
-                r = spool_writer_new(s, &env, 0, &w);
-                if (r >= 0)
-                        r = spool_writer_write(w, body, body_len);
-                if (r >= 0)
-                        r = spool_writer_finish(w);
-                if (r >= 0)
-                        r = spool_commit(s, &w, 1, &result);
-                if (r >= 0)
-                        printf("%s\n", spool_writer_id(w));
-                spool_writer_free(w);
+                r = create_group(s, &env, body, body_len, n, deferred_until);
         }
         free(rcpts);
         free(loaded);
