@@ -74,6 +74,8 @@ SPOOL_TOOL=$top/build-bench/tests/tools/spool_tool
 . bench/part_firstboot.sh
 mi_init
 chmod 0711 "$MI_TMP" # Postfix's daemons and smtp-sink (users postfix, nobody) reach into it
+# the relay started as root switches to mail_owner (mailinit) once bound, as in production
+mi_ensure_system_users
 BENCH_SHM=$(mktemp -d /dev/shm/mailinit-bench.XXXXXX)
 bench__exit() {
 	local rc=$?
