@@ -11,6 +11,7 @@
  * the header too, with small output sizes. Everything is wiped and freed, for LeakSanitizer.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,16 +38,29 @@ static void check_code_from_type(const char *type)
         }
 }
 
-/* check_not_quoted - the SecretString of the body, when distinctive, is not in message */
+/* occurs_twice - needle at two places at least of the len bytes at hay */
+static bool occurs_twice(const char *hay, size_t len, const char *needle)
+{
+        size_t n = strlen(needle);
+        const char *first = memmem(hay, len, needle, n);
+
+        return first && memmem(first + 1, len - (size_t)(first + 1 - hay), needle, n) != NULL;
+}
+
+/* check_not_quoted - the SecretString of the body, when distinctive, is not in message. The
+ * message may quote the error type header and the body's other fields: a SecretString that
+ * also stands there (the fuzzer copies bytes around) proves nothing and is not checked. */
 static void check_not_quoted(const struct http_response *resp, const char *message)
 {
+        const char *body = resp->body.data ? resp->body.data : "";
         json_error_t jerr;
         const char *s;
         json_t *doc;
 
-        doc = json_loadb(resp->body.data ? resp->body.data : "", resp->body.len, 0, &jerr);
+        doc = json_loadb(body, resp->body.len, 0, &jerr);
         s = json_string_value(json_object_get(doc, "SecretString"));
-        if (s && strlen(s) >= 4 && strchr(s, '|') && strstr(message, s))
+        if (s && strlen(s) >= 4 && strchr(s, '|') && strstr(message, s) &&
+            !strstr(resp->error_type, s) && !occurs_twice(body, resp->body.len, s))
                 abort();
         json_decref(doc);
 }
