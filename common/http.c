@@ -11,12 +11,13 @@
 #include "http.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
+#include "curl_library.h"
 
 #define HTTP_DEFAULT_CONNECT_TIMEOUT_MS 1000
 #define HTTP_DEFAULT_TIMEOUT_MS         5000
@@ -29,30 +30,54 @@ struct http_client {
         bool too_big;
 };
 
-static bool curl_initialised;
+/* libcurl's functions, set once by global_init_once() */
+static const struct curl_library *lib;
+static int global_result;
+static char global_error[300];
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+
+static void global_init_once(void)
+{
+        const struct curl_library *l = curl_library_load();
+
+        if (!l) {
+                (void)snprintf(global_error, sizeof global_error, "%s", curl_library_error());
+                global_result = -ELIBACC;
+        } else if (l->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+                (void)snprintf(global_error, sizeof global_error, "libcurl's global set-up failed");
+                global_result = -EIO;
+        } else {
+                lib = l;
+        }
+}
 
 int http_global_init(void)
 {
-        if (!curl_initialised) {
-                if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                        return -EIO;
-                curl_initialised = true;
-        }
-        return 0;
+        (void)pthread_once(&global_once, global_init_once);
+        return global_result;
+}
+
+const char *http_global_error(void)
+{
+        return global_error;
 }
 
 struct http_client *http_client_new(void)
 {
         struct http_client *c;
+        int r = http_global_init();
 
-        if (http_global_init() < 0)
+        if (r < 0) {
+                errno = -r;
                 return NULL;
+        }
         c = calloc(1, sizeof *c);
         if (!c)
                 return NULL;
-        c->curl = curl_easy_init();
+        c->curl = lib->easy_init();
         if (!c->curl) {
                 free(c);
+                errno = ENOMEM;
                 return NULL;
         }
         c->ca_file = getenv("AWS_CA_BUNDLE");
@@ -65,7 +90,7 @@ struct http_client *http_client_free(struct http_client *c)
 {
         if (!c)
                 return NULL;
-        curl_easy_cleanup(c->curl);
+        lib->easy_cleanup(c->curl);
         free(c);
         return NULL;
 }
@@ -187,72 +212,72 @@ int http_perform(struct http_client *c, const struct http_request *req, struct h
         c->too_big = false;
 
         for (size_t i = 0; req->headers && req->headers[i]; i++) {
-                struct curl_slist *n = curl_slist_append(headers, req->headers[i]);
+                struct curl_slist *n = lib->slist_append(headers, req->headers[i]);
 
                 if (!n) {
-                        curl_slist_free_all(headers);
+                        lib->slist_free_all(headers);
                         return -ENOMEM;
                 }
                 headers = n;
         }
         /* Without this, curl adds "Expect: 100-continue" to large POSTs, costing a round trip. */
         {
-                struct curl_slist *n = curl_slist_append(headers, "Expect:");
+                struct curl_slist *n = lib->slist_append(headers, "Expect:");
 
                 if (!n) {
-                        curl_slist_free_all(headers);
+                        lib->slist_free_all(headers);
                         return -ENOMEM;
                 }
                 headers = n;
         }
 
-        curl_easy_reset(curl);
-        (void)curl_easy_setopt(curl, CURLOPT_URL, req->url);
-        (void)curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-        (void)curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-        (void)curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-        (void)curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, c->error);
-        (void)curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+        lib->easy_reset(curl);
+        (void)lib->easy_setopt(curl, CURLOPT_URL, req->url);
+        (void)lib->easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+        (void)lib->easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+        (void)lib->easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+        (void)lib->easy_setopt(curl, CURLOPT_ERRORBUFFER, c->error);
+        (void)lib->easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                                (long)(req->connect_timeout_ms ? req->connect_timeout_ms
                                                               : HTTP_DEFAULT_CONNECT_TIMEOUT_MS));
-        (void)curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
+        (void)lib->easy_setopt(curl, CURLOPT_TIMEOUT_MS,
                                (long)(req->timeout_ms ? req->timeout_ms : HTTP_DEFAULT_TIMEOUT_MS));
-        (void)curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-        (void)curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-        (void)curl_easy_setopt(curl, CURLOPT_WRITEDATA, &ctx);
-        (void)curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-        (void)curl_easy_setopt(curl, CURLOPT_HEADERDATA, &ctx);
-        (void)curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-        (void)curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-        (void)curl_easy_setopt(curl, CURLOPT_USERAGENT, "mailinit/" MAILINIT_VERSION);
+        (void)lib->easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+        (void)lib->easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+        (void)lib->easy_setopt(curl, CURLOPT_WRITEDATA, &ctx);
+        (void)lib->easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+        (void)lib->easy_setopt(curl, CURLOPT_HEADERDATA, &ctx);
+        (void)lib->easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+        (void)lib->easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+        (void)lib->easy_setopt(curl, CURLOPT_USERAGENT, "mailinit/" MAILINIT_VERSION);
         if (c->ca_file)
-                (void)curl_easy_setopt(curl, CURLOPT_CAINFO, c->ca_file);
+                (void)lib->easy_setopt(curl, CURLOPT_CAINFO, c->ca_file);
         if (req->no_proxy)
-                (void)curl_easy_setopt(curl, CURLOPT_PROXY, "");
+                (void)lib->easy_setopt(curl, CURLOPT_PROXY, "");
         if (req->max_response)
-                (void)curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
+                (void)lib->easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
                                        (curl_off_t)req->max_response);
 
         if (strcmp(req->method, "GET") == 0) {
-                (void)curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+                (void)lib->easy_setopt(curl, CURLOPT_HTTPGET, 1L);
         } else if (strcmp(req->method, "POST") == 0) {
-                (void)curl_easy_setopt(curl, CURLOPT_POST, 1L);
-                (void)curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body ? req->body : "");
-                (void)curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                (void)lib->easy_setopt(curl, CURLOPT_POST, 1L);
+                (void)lib->easy_setopt(curl, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+                (void)lib->easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
                                        (curl_off_t)req->body_len);
         } else {
-                (void)curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req->method);
-                (void)curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body ? req->body : "");
-                (void)curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                (void)lib->easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req->method);
+                (void)lib->easy_setopt(curl, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+                (void)lib->easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
                                        (curl_off_t)req->body_len);
         }
 
-        code = curl_easy_perform(curl);
-        (void)curl_easy_getinfo(curl, CURLINFO_CONNECT_TIME_T, &connect_time);
+        code = lib->easy_perform(curl);
+        (void)lib->easy_getinfo(curl, CURLINFO_CONNECT_TIME_T, &connect_time);
         resp->connected = connect_time > 0;
         if (code == CURLE_OK)
-                (void)curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
-        curl_slist_free_all(headers);
+                (void)lib->easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
+        lib->slist_free_all(headers);
 
         if (c->too_big || code == CURLE_FILESIZE_EXCEEDED) {
                 (void)snprintf(c->error, sizeof c->error, "response larger than %zu bytes",
@@ -261,7 +286,7 @@ int http_perform(struct http_client *c, const struct http_request *req, struct h
         }
         r = errno_from_curl(code);
         if (r < 0 && !c->error[0])
-                (void)snprintf(c->error, sizeof c->error, "%s", curl_easy_strerror(code));
+                (void)snprintf(c->error, sizeof c->error, "%s", lib->easy_strerror(code));
         return r;
 }
 
@@ -273,9 +298,9 @@ void http_client_peer(const struct http_client *c, char *out, size_t size)
         if (size == 0)
                 return;
         out[0] = '\0';
-        if (curl_easy_getinfo(c->curl, CURLINFO_PRIMARY_IP, &ip) != CURLE_OK || !ip || !*ip)
+        if (lib->easy_getinfo(c->curl, CURLINFO_PRIMARY_IP, &ip) != CURLE_OK || !ip || !*ip)
                 return;
-        (void)curl_easy_getinfo(c->curl, CURLINFO_PRIMARY_PORT, &port);
+        (void)lib->easy_getinfo(c->curl, CURLINFO_PRIMARY_PORT, &port);
         (void)snprintf(out, size, strchr(ip, ':') ? "[%s]:%ld" : "%s:%ld", ip, port);
 }
 

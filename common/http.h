@@ -7,7 +7,8 @@
 
 #include "buf.h"
 
-/* HTTP over libcurl: the only module that includes <curl/curl.h>. One client keeps one
+/* HTTP over libcurl (loaded on first use, see curl_library.h): with curl_library, the only
+ * module that includes <curl/curl.h>. One client keeps one
  * connection alive across requests (IMDS answers many small GETs). Transport failures are
  * converted to -errno here, once, and curl's text is kept in the client for the log. */
 
@@ -37,14 +38,19 @@ struct http_response {
 
 struct http_client;
 
-/* http_client_new - NULL on ENOMEM or when libcurl cannot be initialised. The CA bundle is
- * AWS_CA_BUNDLE when set, else libcurl's default (the system bundle). */
+/* http_client_new - NULL with errno set: ENOMEM, or ELIBACC/EIO when libcurl cannot be
+ * loaded or initialised (http_global_error() says why). The CA bundle is AWS_CA_BUNDLE when
+ * set, else libcurl's default (the system bundle). */
 struct http_client *http_client_new(void);
 struct http_client *http_client_free(struct http_client *c);
 
-/* http_global_init - libcurl's global set-up, which is not thread-safe: call it once from the
- * main thread before threads create clients. Returns 0 or -EIO. */
+/* http_global_init - load libcurl and run its global set-up, once per process (thread-safe;
+ * later calls return the first result). Returns 0, -ELIBACC (libcurl missing or unusable) or
+ * -EIO (set-up failed); then http_global_error() says why. */
 int http_global_init(void);
+
+/* http_global_error - why http_global_init() failed ("" when it did not). Static. */
+const char *http_global_error(void);
 
 /* http_client_set_ca_file - verify TLS peers against this PEM bundle (borrowed; NULL resets). */
 void http_client_set_ca_file(struct http_client *c, const char *path);

@@ -311,7 +311,12 @@ int sesv2_client_new(const struct sesv2_client_options *o, struct sesv2_client *
         c->url = o->endpoint ? strdup(o->endpoint) : sesv2_endpoint(o->region);
         c->region = strdup(o->region);
         c->http = http_client_new();
-        if (!c->url || !c->region || !c->http) {
+        if (!c->http) {
+                r = -errno;
+                sesv2_client_free(c);
+                return r;
+        }
+        if (!c->url || !c->region) {
                 sesv2_client_free(c);
                 return -ENOMEM;
         }

@@ -15,6 +15,7 @@
 
 #include "creds.h"
 #include "doctor.h"
+#include "http.h"
 #include "probe.h"
 #include "state.h"
 
@@ -75,7 +76,8 @@ void check_imds(struct doctor *d, struct instance_metadata *ret_md)
         }
         d->imds = imds_client_new(&options);
         if (!d->imds) {
-                check_set(d, CHECK_IMDS, CHECK_FAIL, "out of memory");
+                check_set(d, CHECK_IMDS, CHECK_FAIL, "%s",
+                          errno == ENOMEM ? "out of memory" : http_global_error());
                 return;
         }
         url = imds_endpoint(d->imds);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "fileio.h"
+#include "http.h"
 #include "parse.h"
 #include "userdata.h"
 
@@ -138,8 +139,12 @@ static int load_metadata(struct sources *s)
         int r;
 
         c = imds_client_new(&options);
-        if (!c)
-                return -ENOMEM;
+        if (!c) {
+                if (errno == ENOMEM)
+                        return -ENOMEM;
+                config_error_set(&s->message, "%s", http_global_error());
+                return fail(s, SOURCES_METADATA, -errno);
+        }
         r = imds_read_instance(c, &s->md);
         if (r >= 0) {
                 s->have_metadata = true;

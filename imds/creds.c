@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http.h"
 #include "secret_mask.h"
 
 #define CREDS_PRINCIPAL_MAX            160
@@ -112,8 +113,12 @@ static int fetch_role_credentials(struct creds_provider *p, char *why, size_t wh
         char *roles = NULL;
         int r;
 
-        if (!c)
-                return -ENOMEM;
+        if (!c) {
+                r = -errno;
+                if (r != -ENOMEM)
+                        (void)snprintf(why, why_size, "%s", http_global_error());
+                return r;
+        }
         if (!p->role) {
                 r = imds_get(c, "meta-data/iam/security-credentials/", 4096, false, &roles, NULL);
                 if (r < 0) {

@@ -57,8 +57,12 @@ int fetch_secret(const struct settings *settings, struct creds_provider *p,
                         req.max_attempts = (unsigned)v;
         }
         http = http_client_new();
-        if (!http)
-                return -ENOMEM;
+        if (!http) {
+                r = -errno;
+                if (r != -ENOMEM)
+                        (void)snprintf(why, why_size, "%s", http_global_error());
+                return r;
+        }
         /* The principal is known once credentials were looked up: ask first. */
         {
                 const struct aws_credentials *c;

@@ -117,8 +117,15 @@ struct imds_client *imds_client_new(const struct imds_options *options)
         if (!c)
                 return NULL;
         c->http = http_client_new();
+        if (!c->http) {
+                int saved = errno;
+
+                free(c);
+                errno = saved;
+                return NULL;
+        }
         c->endpoint = strdup(options && options->endpoint ? options->endpoint : default_endpoint());
-        if (!c->http || !c->endpoint)
+        if (!c->endpoint)
                 return imds_client_free(c);
         c->allow_v1 = options && options->allow_v1 &&
                       !(v1_disabled && strcasecmp(v1_disabled, "true") == 0);

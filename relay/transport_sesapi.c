@@ -296,7 +296,7 @@ int transport_sesapi_new(const char *region, bool imds_allow_v1, struct transpor
         /* libcurl's global set-up is not thread-safe: here, before any delivery thread */
         r = http_global_init();
         if (r < 0) {
-                (void)snprintf(why, why_size, "cannot initialise libcurl");
+                (void)snprintf(why, why_size, "%s", http_global_error());
                 transport_sesapi_free(t);
                 return r;
         }

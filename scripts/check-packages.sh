@@ -60,6 +60,9 @@ for link in './usr/sbin/sendmail -> mailinit' './usr/lib/sendmail -> ../sbin/sen
 done
 [ "$(dpkg-deb -f "$deb_mta" Provides)" = mail-transport-agent ] ||
 	fail "mailinit-mta.deb does not provide mail-transport-agent"
+# libcurl is dlopened (common/curl_library.c): shlibdeps cannot see it, control names it
+dpkg-deb -f "$deb" Depends | grep -q 'libcurl4 (>= 7.85)' ||
+	fail "mailinit.deb does not depend on libcurl4 (it is loaded with dlopen)"
 dpkg-deb -I "$deb_mta" postinst | grep -q 'dpkg-statoverride --update --add root mailinit-drop 2755' ||
 	fail "mailinit-mta.deb does not make postdrop setgid mailinit-drop"
 # Errors and warnings fail; the warnings that do not apply are overridden with a reason in
@@ -101,6 +104,8 @@ fi
 # apply are filtered with a reason in packaging/rpm/rpmlint.toml.
 rpmlint -s -c packaging/rpm/rpmlint.toml "${rpms[@]}" "$rpmtop/mailinit.spec" ||
 	fail "rpmlint found errors or warnings"
+rpm -qp --requires "${rpms[0]}" | grep -q '^libcurl(x86-64) >= 7.85' ||
+	fail "mailinit.rpm does not require libcurl (it is loaded with dlopen)"
 rpm -qp --scripts "${rpms[1]}" | grep -q 'alternatives --install /usr/sbin/sendmail mta' ||
 	fail "mailinit-mta does not register sendmail with alternatives"
 rpm -qp --qf '[%{FILEMODES:perms} %{FILEUSERNAME}:%{FILEGROUPNAME} %{FILENAMES}\n]' "${rpms[1]}" |

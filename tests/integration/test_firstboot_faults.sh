@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # firstboot in builtin mode, and firstboot when things go wrong: the metadata service down,
 # Secrets Manager denying, an unwritable Postfix directory, postmap missing, the local relay
-# refusing the confirmation, a full disk. Each failure gives its exit code, one error line,
+# refusing the confirmation, a full disk, libcurl missing. Each failure gives its exit code, one error line,
 # status.json with result "failed" and the error, and the previous configuration intact.
 # shellcheck disable=SC2317,SC2031 # scenario functions run through mi_scenario, in subshells
 set -euo pipefail
@@ -195,6 +195,26 @@ t_local_relay_down() {
 	state_failed 'Connection refused'
 }
 
+# libcurl is loaded when firstboot first speaks HTTP (not linked: sendmail and postdrop need
+# none of it). Hidden here behind an empty file in a private mount namespace, the run fails
+# with the loader's reason, and records it.
+t_libcurl_missing() {
+	setup_builtin
+	local lib
+	lib=$(readlink -f "$(/sbin/ldconfig -p | awk '$1 == "libcurl.so.4" { print $NF; exit }')")
+	[[ -f $lib ]] || mi_fail "libcurl.so.4 is not installed (ldconfig -p)"
+	unshare --mount true 2>/dev/null || mi_skip "no mount namespaces here"
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	mi_run run unshare --mount -- sh -c 'mount --bind /dev/null "$0" && exec "$@"' "$lib" \
+		"$MAILINIT" firstboot --root "$MI_DIR/root"
+	mi_assert_rc 69
+	one_error 'cannot load libcurl: .*libcurl\.so\.4'
+	state_failed 'cannot load libcurl'
+	# the control: the same run with libcurl in place succeeds
+	mi_run run2 "$MAILINIT" firstboot --root "$MI_DIR/root"
+	mi_assert_rc 0
+}
+
 t_disk_full() {
 	setup_builtin
 	mkdir -p root/etc/mailinit/full
@@ -229,4 +249,5 @@ mi_scenario postmap-missing t_postmap_missing
 mi_scenario local-relay-refuses t_local_relay_refuses
 mi_scenario local-relay-down t_local_relay_down
 mi_scenario disk-full t_disk_full
+mi_scenario libcurl-missing t_libcurl_missing
 mi_finish

@@ -478,11 +478,26 @@ t_authorized_submit_users() {
 		mi_fail "delivered to $(meta 1 rcpt_tos) $(meta 2 rcpt_tos)"
 }
 
+# sendmail links no libcurl (http.c loads it on first use): a cron job's submission maps
+# 15 libraries, not 40. LD_DEBUG=files lists what the loader opens; libjansson is the control
+# that the listing works.
+t_no_libcurl() {
+	setup
+	start
+	printf 'Subject: lean\n\nbody\n' >in.txt
+	run_in s1 in.txt env LD_DEBUG=files LD_DEBUG_OUTPUT="$PWD/ld" "$MAILINIT" sendmail -i a@example.net
+	mi_assert_rc 0
+	cat ld.* >ld.txt
+	mi_assert_grep ld.txt 'file=libjansson\.so'
+	mi_assert_no_grep ld.txt 'file=libcurl'
+	mi_smtp_wait_count 1 20
+}
+
 # ONLY="name ..." runs only those scenarios (while debugging one)
 for name in cron_as_root cron_as_user php_style bsd_mailx \
 	relay_stopped line_endings_and_8bit size_limit size_limit_raised \
 	sender_rules users_apart hostile_files smtp_session mailq_and_friends \
-	relay_as_mail_owner authorized_submit_users; do
+	relay_as_mail_owner authorized_submit_users no_libcurl; do
 	[[ -z ${ONLY:-} || " $ONLY " == *" $name "* ]] && mi_scenario "$name" "t_$name"
 done
 mi_finish
