@@ -208,18 +208,15 @@ bool smtp_server_network_match(const struct network *nets, size_t n,
         return false;
 }
 
-/* reply - queue one reply line (with CRLF) */
-static void reply(struct session *s, const char *format, ...) __attribute__((format(printf, 2, 3)));
+/* vreply - queue one reply line (with CRLF), formatted from ap */
+static void vreply(struct session *s, const char *format, va_list ap)
+        __attribute__((format(printf, 2, 0)));
 
-static void reply(struct session *s, const char *format, ...)
+static void vreply(struct session *s, const char *format, va_list ap)
 {
         char line[1024];
-        va_list ap;
-        int n;
+        int n = vsnprintf(line, sizeof line - 2, format, ap);
 
-        va_start(ap, format);
-        n = vsnprintf(line, sizeof line - 2, format, ap);
-        va_end(ap);
         if (n < 0)
                 return;
         if ((size_t)n > sizeof line - 3)
@@ -227,6 +224,18 @@ static void reply(struct session *s, const char *format, ...)
         memcpy(line + n, "\r\n", 3);
         if (buf_append(&s->out, line, (size_t)n + 2) < 0)
                 session_state(s, STATE_CLOSING); /* a client that does not read its replies */
+}
+
+/* reply - queue one reply line (with CRLF) */
+static void reply(struct session *s, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+static void reply(struct session *s, const char *format, ...)
+{
+        va_list ap;
+
+        va_start(ap, format);
+        vreply(s, format, ap);
+        va_end(ap);
 }
 
 static void transaction_reset(struct session *s)
@@ -253,13 +262,26 @@ static void count_error(struct session *s)
         }
 }
 
+/* reject - reply with an error (as reply()) and count it against smtpd_hard_error_limit */
+static void reject(struct session *s, const char *format, ...)
+        __attribute__((format(printf, 2, 3)));
+
+static void reject(struct session *s, const char *format, ...)
+{
+        va_list ap;
+
+        va_start(ap, format);
+        vreply(s, format, ap);
+        va_end(ap);
+        count_error(s);
+}
+
 static void do_ehlo(struct session *s, const struct smtp_command *c, bool esmtp)
 {
         const struct smtp_server_config *cfg = &s->server->config;
 
         if (!*c->arg) {
-                reply(s, "501 5.5.4 Syntax: %s hostname", esmtp ? "EHLO" : "HELO");
-                count_error(s);
+                reject(s, "501 5.5.4 Syntax: %s hostname", esmtp ? "EHLO" : "HELO");
                 return;
         }
         transaction_reset(s);
@@ -288,18 +310,15 @@ static void do_mail(struct session *s, const struct smtp_command *c)
         const char *error = NULL;
 
         if (!s->helo[0]) {
-                reply(s, "503 5.5.1 Error: send HELO/EHLO first");
-                count_error(s);
+                reject(s, "503 5.5.1 Error: send HELO/EHLO first");
                 return;
         }
         if (s->have_mail) {
-                reply(s, "503 5.5.1 Error: nested MAIL command");
-                count_error(s);
+                reject(s, "503 5.5.1 Error: nested MAIL command");
                 return;
         }
         if (smtp_parse_mail_from(c->arg, &s->sender, &s->params, &error) < 0) {
-                reply(s, "%s", error ? error : "501 5.5.4 Syntax: MAIL FROM:<address>");
-                count_error(s);
+                reject(s, "%s", error ? error : "501 5.5.4 Syntax: MAIL FROM:<address>");
                 return;
         }
         if (s->params.size > s->server->config.message_size_limit) {
@@ -325,13 +344,11 @@ static void do_rcpt(struct session *s, const struct smtp_command *c)
         char completed[SMTP_ADDRESS_MAX + 1], **rcpts;
 
         if (!s->have_mail) {
-                reply(s, "503 5.5.1 Error: need MAIL command");
-                count_error(s);
+                reject(s, "503 5.5.1 Error: need MAIL command");
                 return;
         }
         if (smtp_parse_rcpt_to(c->arg, s->params.smtputf8, &path, &error) < 0) {
-                reply(s, "%s", error ? error : "501 5.5.4 Syntax: RCPT TO:<address>");
-                count_error(s);
+                reject(s, "%s", error ? error : "501 5.5.4 Syntax: RCPT TO:<address>");
                 return;
         }
         /* Never an open relay: a client outside mynetworks that has not authenticated may relay
@@ -372,13 +389,11 @@ static void do_data(struct session *s)
         int r;
 
         if (!s->have_mail) {
-                reply(s, "503 5.5.1 Error: need MAIL command");
-                count_error(s);
+                reject(s, "503 5.5.1 Error: need MAIL command");
                 return;
         }
         if (s->n_rcpts == 0) {
-                reply(s, "554 5.5.1 Error: no valid recipients");
-                count_error(s);
+                reject(s, "554 5.5.1 Error: no valid recipients");
                 return;
         }
         env.sender = s->sender.address;
@@ -409,18 +424,15 @@ static void do_data(struct session *s)
 static void do_starttls(struct session *s, const struct smtp_command *c)
 {
         if (s->tls_active) {
-                reply(s, "554 5.5.1 Error: TLS already active");
-                count_error(s);
+                reject(s, "554 5.5.1 Error: TLS already active");
                 return;
         }
         if (*c->arg) {
-                reply(s, "501 5.5.4 Syntax: STARTTLS");
-                count_error(s);
+                reject(s, "501 5.5.4 Syntax: STARTTLS");
                 return;
         }
         if (s->have_mail) {
-                reply(s, "503 5.5.1 Error: MAIL transaction in progress");
-                count_error(s);
+                reject(s, "503 5.5.1 Error: MAIL transaction in progress");
                 return;
         }
         reply(s, "220 2.0.0 Ready to start TLS");
@@ -520,28 +532,23 @@ static void do_auth(struct session *s, const struct smtp_command *c)
         int r;
 
         if (!s->tls_active) {
-                reply(s, "530 5.7.0 Must issue a STARTTLS command first");
-                count_error(s);
+                reject(s, "530 5.7.0 Must issue a STARTTLS command first");
                 return;
         }
         if (!s->esmtp) {
-                reply(s, "503 5.5.1 Error: send EHLO first");
-                count_error(s);
+                reject(s, "503 5.5.1 Error: send EHLO first");
                 return;
         }
         if (s->authenticated) {
-                reply(s, "503 5.5.1 Error: already authenticated");
-                count_error(s);
+                reject(s, "503 5.5.1 Error: already authenticated");
                 return;
         }
         if (s->have_mail) {
-                reply(s, "503 5.5.1 Error: MAIL transaction in progress");
-                count_error(s);
+                reject(s, "503 5.5.1 Error: MAIL transaction in progress");
                 return;
         }
         if (len == 0 || len >= sizeof mech) {
-                reply(s, "501 5.5.4 Syntax: AUTH mechanism");
-                count_error(s);
+                reject(s, "501 5.5.4 Syntax: AUTH mechanism");
                 return;
         }
         memcpy(mech, c->arg, len);
@@ -549,8 +556,7 @@ static void do_auth(struct session *s, const struct smtp_command *c)
         if (c->arg[len] == ' ') {
                 initial = c->arg + len + 1;
                 if (!*initial || strchr(initial, ' ')) {
-                        reply(s, "501 5.5.4 Syntax: AUTH mechanism [initial-response]");
-                        count_error(s);
+                        reject(s, "501 5.5.4 Syntax: AUTH mechanism [initial-response]");
                         return;
                 }
         }
@@ -585,8 +591,7 @@ static void auth_continue(struct session *s, const char *line)
 /* reply_not_implemented - 502 (RFC 5321 4.2.4) for a command this server does not offer */
 static void reply_not_implemented(struct session *s)
 {
-        reply(s, "502 5.5.1 Error: command not implemented");
-        count_error(s);
+        reject(s, "502 5.5.1 Error: command not implemented");
 }
 
 static void do_command(struct session *s, char *line, size_t len)
@@ -594,8 +599,7 @@ static void do_command(struct session *s, char *line, size_t len)
         struct smtp_command c;
 
         if (smtp_parse_command(line, len, &c) < 0) {
-                reply(s, "500 5.5.2 Error: bad syntax");
-                count_error(s);
+                reject(s, "500 5.5.2 Error: bad syntax");
                 return;
         }
         switch (c.verb) {
@@ -652,8 +656,7 @@ static void do_command(struct session *s, char *line, size_t len)
                 break;
         case SMTP_VERB_UNKNOWN:
         case SMTP_VERB_MAX:
-                reply(s, "502 5.5.2 Error: command not recognized");
-                count_error(s);
+                reject(s, "502 5.5.2 Error: command not recognized");
                 break;
         }
 }
@@ -974,8 +977,7 @@ static int session_process_input(struct session *s)
 
                         if (!nl) {
                                 if (s->in.len - pos > SMTP_CMD_LINE_MAX) {
-                                        reply(s, "500 5.5.0 Error: line too long");
-                                        count_error(s);
+                                        reject(s, "500 5.5.0 Error: line too long");
                                         s->discarding_line = true;
                                         pos = s->in.len;
                                 }
@@ -991,8 +993,7 @@ static int session_process_input(struct session *s)
                                 len--;
                         start[len] = '\0';
                         if (len > SMTP_CMD_LINE_MAX) {
-                                reply(s, "500 5.5.0 Error: line too long");
-                                count_error(s);
+                                reject(s, "500 5.5.0 Error: line too long");
                                 if (s->state == STATE_AUTH)
                                         auth_end(s);
                                 continue;
@@ -1100,8 +1101,7 @@ static int session_read(struct session *s)
                         touch_timer(s);
                 if (buf_append(&s->in, chunk, (size_t)n) < 0) {
                         /* only possible in command mode with garbage: drop it */
-                        reply(s, "500 5.5.0 Error: line too long");
-                        count_error(s);
+                        reject(s, "500 5.5.0 Error: line too long");
                         OPENSSL_cleanse(s->in.data, s->in.len);
                         buf_reset(&s->in);
                         s->discarding_line = true;
