@@ -32,6 +32,7 @@
 #include "dsn.h"
 #include "headers.h"
 #include "log.h"
+#include "queue_ids.h"
 #include "rate.h"
 #include "secret_mask.h"
 
@@ -62,6 +63,7 @@ struct delivery {
         pthread_cond_t cond;
         struct due_entry *heap;
         size_t n_heap, cap_heap;
+        struct queue_ids known; /* every id in the heap or being delivered, once */
         bool stopping;
         char *username;
         char *password;
@@ -69,6 +71,12 @@ struct delivery {
 
         pthread_t *threads;
         size_t n_threads;
+
+        /* the scan started by delivery_scan_start() */
+        pthread_t scan_thread;
+        bool scan_started;
+        delivery_scan_done_fn scan_done;
+        void *scan_userdata;
 };
 
 /* copy_text - bounded copy that cuts long texts (replies are cut, by design) */
@@ -133,12 +141,19 @@ static int heap_push_locked(struct delivery *d, const char *id, time_t due, bool
         return 0;
 }
 
+/* schedule - a new message, or one its delivery thread puts back: known, waiting, in the heap */
 static int schedule(struct delivery *d, const char *id, time_t due, bool deferred)
 {
         int r;
 
         pthread_mutex_lock(&d->lock);
-        r = heap_push_locked(d, id, due, deferred);
+        r = queue_ids_add(&d->known, id);
+        if (r >= 0) {
+                queue_ids_set_in_flight(&d->known, id, false);
+                r = heap_push_locked(d, id, due, deferred);
+                if (r < 0)
+                        queue_ids_remove(&d->known, id);
+        }
         pthread_cond_signal(&d->cond);
         pthread_mutex_unlock(&d->lock);
         return r;
@@ -185,6 +200,7 @@ static bool take_due(struct delivery *d, struct due_entry *ret)
                         *ret = d->heap[0];
                         d->heap[0] = d->heap[--d->n_heap];
                         heap_down(d->heap, d->n_heap, 0);
+                        queue_ids_set_in_flight(&d->known, ret->id, true);
                         pthread_mutex_unlock(&d->lock);
                         return true;
                 }
@@ -198,15 +214,28 @@ static bool take_due(struct delivery *d, struct due_entry *ret)
         }
 }
 
+/* is_stopping - delivery_free() has begun */
+static bool is_stopping(struct delivery *d)
+{
+        bool r;
+
+        pthread_mutex_lock(&d->lock);
+        r = d->stopping;
+        pthread_mutex_unlock(&d->lock);
+        return r;
+}
+
 /* delivery_scan reads every state first (I/O, no lock held), then fills the heap under one
  * lock with one wake-up: a signal per message made 100 000 queued messages cost 390 000 futex
- * calls as the delivery threads woke to contend for the lock, for nothing to deliver. */
+ * calls as the delivery threads woke to contend for the lock, for nothing to deliver. Ids
+ * the heap has, or a thread is delivering, are skipped: scheduled twice, a message was
+ * delivered twice (a flush scans a queue the heap already holds). */
 int delivery_scan(struct delivery *d)
 {
         struct due_entry *found = NULL;
         char **ids = NULL;
         size_t n = 0;
-        int r;
+        int added = 0, r;
 
         r = spool_list(d->spool, &ids, &n);
         if (r < 0)
@@ -217,6 +246,10 @@ int delivery_scan(struct delivery *d)
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 struct spool_state st;
 
+                if (i % 1024 == 1023 && is_stopping(d)) {
+                        r = -ECANCELED;
+                        break;
+                }
                 copy_text(found[i].id, sizeof found[i].id, ids[i]);
                 if (spool_state_load(d->spool, ids[i], 0, &st) >= 0) {
                         found[i].due = st.hold ? (time_t)INT64_MAX / 2 : st.next_attempt;
@@ -226,8 +259,16 @@ int delivery_scan(struct delivery *d)
         }
         if (r >= 0 && n > 0) {
                 pthread_mutex_lock(&d->lock);
-                for (size_t i = 0; r >= 0 && i < n; i++)
+                for (size_t i = 0; r >= 0 && i < n; i++) {
+                        r = queue_ids_add(&d->known, found[i].id);
+                        if (r <= 0)
+                                continue; /* known already, or ENOMEM (ends the loop) */
                         r = heap_push_locked(d, found[i].id, found[i].due, found[i].deferred);
+                        if (r < 0)
+                                queue_ids_remove(&d->known, found[i].id);
+                        else
+                                added++;
+                }
                 pthread_cond_broadcast(&d->cond);
                 pthread_mutex_unlock(&d->lock);
         }
@@ -235,7 +276,32 @@ int delivery_scan(struct delivery *d)
                 free(ids[i]);
         free(ids);
         free(found);
-        return r < 0 ? r : (int)n;
+        return r < 0 ? r : added;
+}
+
+static void *scan_thread(void *userdata)
+{
+        struct delivery *d = userdata;
+        int r = delivery_scan(d);
+
+        if (d->scan_done)
+                d->scan_done(d->scan_userdata, r);
+        return NULL;
+}
+
+int delivery_scan_start(struct delivery *d, delivery_scan_done_fn done, void *userdata)
+{
+        int r;
+
+        if (d->scan_started)
+                return -EALREADY;
+        d->scan_done = done;
+        d->scan_userdata = userdata;
+        r = -pthread_create(&d->scan_thread, NULL, scan_thread, d);
+        if (r < 0)
+                return r;
+        d->scan_started = true;
+        return 0;
 }
 
 /* --- credentials ------------------------------------------------------------------------- */
@@ -772,8 +838,14 @@ static void *agent_thread(void *userdata)
         struct agent a = {.d = userdata};
         struct due_entry entry;
 
-        while (take_due(a.d, &entry))
+        while (take_due(a.d, &entry)) {
                 deliver(&a, &entry);
+                /* not put back (delivered, bounced, deleted, held): a later scan may add it */
+                pthread_mutex_lock(&a.d->lock);
+                if (queue_ids_in_flight(&a.d->known, entry.id))
+                        queue_ids_remove(&a.d->known, entry.id);
+                pthread_mutex_unlock(&a.d->lock);
+        }
         smtp_client_quit(a.client);
         if (a.d->config.transport)
                 a.d->config.transport->agent_free(a.transport_agent);
@@ -833,8 +905,11 @@ struct delivery *delivery_free(struct delivery *d)
         pthread_mutex_unlock(&d->lock);
         for (size_t i = 0; i < d->n_threads; i++)
                 (void)pthread_join(d->threads[i], NULL);
+        if (d->scan_started)
+                (void)pthread_join(d->scan_thread, NULL);
         free(d->threads);
         free(d->heap);
+        queue_ids_clear(&d->known);
         free(d->ca_file);
         free(d->myhostname);
         free(d->username);

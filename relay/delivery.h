@@ -64,8 +64,20 @@ int delivery_set_credentials(struct delivery *d, const char *username, const cha
 /* delivery_enqueue - deliver the message id when due (0: now). Thread-safe. */
 int delivery_enqueue(struct delivery *d, const char *id, time_t due);
 
-/* delivery_scan - enqueue every message in the spool, at the due time its state says. */
+/* delivery_scan - enqueue every message in the spool the schedule does not know yet (neither
+ * waiting nor being delivered), at the due time its state says. Returns how many were added,
+ * or -errno. */
 int delivery_scan(struct delivery *d);
+
+/* delivery_scan_done_fn - called on the scan's thread when it ends: result as delivery_scan()
+ * returns it (-ECANCELED when delivery_free() stopped it) */
+typedef void (*delivery_scan_done_fn)(void *userdata, int result);
+
+/* delivery_scan_start - delivery_scan() on a thread of its own, so that the SMTP server serves
+ * clients while a large queue is read (messages accepted meanwhile are scheduled once: the
+ * scan skips them). Once per delivery (-EALREADY after); delivery_free() stops and joins it.
+ * Returns 0 or -errno (the thread could not be started). */
+int delivery_scan_start(struct delivery *d, delivery_scan_done_fn done, void *userdata);
 
 /* delivery_flush - everything queued is due now (SIGUSR1, `mailinit queue flush`). */
 void delivery_flush(struct delivery *d);

@@ -116,6 +116,66 @@ maximal_backoff_time = 600s'
 	mi_assert_grep l.out '^-- [0-9]+ Kbytes in 3 Requests\.'
 }
 
+# flush on a live relay: every deferred message goes out now, and exactly once. The flush
+# also scans the queue for messages the schedule lacks; those it has (or that a delivery
+# thread holds) must not be scheduled a second time, or two threads deliver them together.
+t_flush_delivers_once() {
+	# the first attempt of each of the 6 messages is deferred, then the upstream accepts
+	mi_start_fake_smtp '{"require_tls": false, "faults": [{"stage": "mail", "times": 6, "reply": "451 4.3.0 try later"}]}' --no-tls
+	mi_relay_setup 'relay_tls = none
+minimal_backoff_time = 600s
+maximal_backoff_time = 600s'
+	mi_start_relay
+	for n in 1 2 3 4 5 6; do
+		mi_run s$n swaks --server "127.0.0.1:$MI_RELAY_PORT" --from "f$n@example.com" --to r@example.net
+		mi_assert_rc 0
+	done
+	mi_relay_wait_log 'status=deferred \(451 4.3.0 try later\)' 6 20
+	[[ $(mi_smtp_count) == 0 ]] || mi_fail "delivered before the flush"
+	for n in 1 2 3; do
+		mi_run flush$n "$MAILINIT" queue --root "$MI_RELAY_ROOT" flush
+		mi_assert_rc 0
+	done
+	mi_smtp_wait_count 6 20
+	mi_relay_wait_log ': removed' 6 20
+	sleep 2 # time for a second copy to arrive
+	[[ $(mi_smtp_count) == 6 ]] || mi_fail "the upstream got $(mi_smtp_count) messages, want 6 (one each)"
+	"$MI_PYTHON" - "$MI_SMTP_MAILDIR" <<-'EOF' || mi_fail "a message was delivered twice"
+		import glob, json, sys
+		senders = sorted(json.load(open(f))["mail_from"] for f in glob.glob(sys.argv[1] + "/*.json"))
+		assert senders == ["f%d@example.com" % n for n in range(1, 7)], senders
+	EOF
+	mi_run q "$MAILINIT" queue --root "$MI_RELAY_ROOT"
+	mi_assert_grep q.out '^Mail queue is empty'
+}
+
+# a relay started on a full queue: the queue is read on a thread of its own while the SMTP
+# server already takes new mail; every message, old and new, reaches the upstream once.
+# (The schedule's guard against a message scheduled twice is what flush-delivers-once
+# proves: there the scan meets a schedule that holds every message.)
+t_start_on_a_full_queue() {
+	mi_start_fake_smtp '{"require_tls": false}' --no-tls
+	mi_relay_setup 'relay_tls = none'
+	"$MAILINIT_BUILD_DIR/tests/tools/spool_tool" "$MI_RELAY_SPOOL" create --count 1000 --batch 100 \
+		--sender old@example.com --rcpt r@example.net --body 'queued before the start' >/dev/null ||
+		mi_fail "spool_tool could not fill the queue"
+	mi_start_relay
+	for n in 1 2 3 4 5; do
+		mi_run s$n swaks --server "127.0.0.1:$MI_RELAY_PORT" --from "new$n@example.com" --to r@example.net
+		mi_assert_rc 0
+	done
+	mi_relay_wait_log 'Picked up [0-9]+ queued message' 1 60
+	mi_smtp_wait_count 1005 120
+	sleep 2 # time for a second copy to arrive
+	[[ $(mi_smtp_count) == 1005 ]] || mi_fail "the upstream got $(mi_smtp_count) messages, want 1005"
+	"$MI_PYTHON" - "$MI_SMTP_MAILDIR" <<-'EOF' || mi_fail "not each message once"
+		import collections, glob, json, sys
+		senders = collections.Counter(json.load(open(f))["mail_from"] for f in glob.glob(sys.argv[1] + "/*.json"))
+		want = {"old@example.com": 1000, **{"new%d@example.com" % n: 1 for n in range(1, 6)}}
+		assert senders == want, senders
+	EOF
+}
+
 t_notify_ready_and_status() {
 	mi_start_fake_smtp '{"require_tls": false}' --no-tls
 	mi_relay_setup 'relay_tls = none'
@@ -190,4 +250,6 @@ mi_scenario socket-activation t_socket_activation
 mi_scenario sighup-rereads-credentials t_sighup_rereads_credentials
 mi_scenario queue-on-a-live-relay t_queue_on_a_live_relay
 mi_scenario notify-ready-and-status t_notify_ready_and_status
+mi_scenario flush-delivers-once t_flush_delivers_once
+mi_scenario start-on-a-full-queue t_start_on_a_full_queue
 mi_finish
