@@ -499,15 +499,31 @@ static int on_reload(sd_event_source *source, const struct signalfd_siginfo *si,
         return 0;
 }
 
-/* scan_queue - every queued message into the new delivery's schedule */
+/* on_scan_done - the end of the queue scan (on the scan's thread) */
+static void on_scan_done(void *userdata, int result)
+{
+        struct relay *rl = userdata;
+
+        if (result == -ECANCELED)
+                return; /* stopping or reloading: the next delivery scans again */
+        if (result < 0)
+                log_error_errno(result,
+                                "Cannot read the queue in %s: %m; queued mail waits for "
+                                "`mailinit queue flush` or a reload",
+                                spool_dir(rl->spool));
+        else if (result > 0)
+                log_info("Picked up %d queued message(s)", result);
+}
+
+/* scan_queue - every queued message into the new delivery's schedule, on a thread of the
+ * delivery's: the SMTP server greets clients at once, however long the queue (100 000
+ * messages took seconds to read, and clients waited for the 220 meanwhile) */
 static int scan_queue(struct relay *rl)
 {
-        int r = delivery_scan(rl->delivery);
+        int r = delivery_scan_start(rl->delivery, on_scan_done, rl);
 
         if (r < 0)
-                return log_error_errno(r, "Cannot read the queue in %s: %m", spool_dir(rl->spool));
-        if (r > 0)
-                log_info("Picked up %d queued message(s)", r);
+                return log_error_errno(r, "Cannot start reading the queue: %m");
         return 0;
 }
 
@@ -598,11 +614,9 @@ static int start_delivery(struct relay *rl)
         free(secret_id);
         if (r < 0)
                 return log_error_errno(r, "Cannot start delivery: %m");
-        r = delivery_scan(rl->delivery);
+        r = scan_queue(rl);
         if (r < 0)
-                return log_error_errno(r, "Cannot read the queue in %s: %m", spool_dir(rl->spool));
-        if (r > 0)
-                log_info("Picked up %d queued message(s)", r);
+                return r;
         log_info("Relaying to %s (%s)", settings_get(rl->settings, SETTING_RELAYHOST), tls);
         return 0;
 }
