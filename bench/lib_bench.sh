@@ -57,31 +57,35 @@ bench_json() {
 	EOF
 }
 
-# bench_wait_port PORT [TIMEOUT] [PID] - until something accepts connections on
-# 127.0.0.1:PORT; status 1 after TIMEOUT seconds or when process PID is gone
-bench_wait_port() {
+# bench_wait_smtp PORT [TIMEOUT] [PID] - until an SMTP server greets (220) on 127.0.0.1:PORT:
+# a bound socket is not enough (the kernel completes connections to a listening socket
+# before the server accepts them); status 1 after TIMEOUT seconds or when process PID is gone
+bench_wait_smtp() {
 	local port=$1 limit=${2:-30} pid=${3:-0}
 	"$MI_PYTHON" - "$port" "$limit" "$pid" <<-'EOF' && return 0
-		import os, socket, sys, time
+		import socket, sys, time
 		deadline = time.monotonic() + float(sys.argv[2])
 		pid = int(sys.argv[3])
 		while True:
 		    try:
-		        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()
-		        break
+		        with socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1) as s:
+		            s.settimeout(max(deadline - time.monotonic(), 0.1))
+		            if s.makefile("rb").readline().startswith(b"220"):
+		                break
 		    except OSError:
-		        if time.monotonic() > deadline:
-		            sys.exit(1)
-		        try:
-		            with open("/proc/%d/stat" % pid) as f:
-		                dead = pid and f.read().rsplit(")", 1)[1].split()[0] == "Z"
-		        except OSError:
-		            dead = True
-		        if pid and dead:
-		            sys.exit(1)
-		        time.sleep(0.02)
+		        pass
+		    if time.monotonic() > deadline:
+		        sys.exit(1)
+		    try:
+		        with open("/proc/%d/stat" % pid) as f:
+		            dead = pid and f.read().rsplit(")", 1)[1].split()[0] == "Z"
+		    except OSError:
+		        dead = True
+		    if pid and dead:
+		        sys.exit(1)
+		    time.sleep(0.02)
 	EOF
-	mi_fail "nothing listens on 127.0.0.1:$port"
+	mi_fail "no SMTP greeting on 127.0.0.1:$port"
 }
 
 bench_register_pid() {
@@ -102,7 +106,7 @@ bench_sink_start() {
 		>"$MI_TMP/sink.log" 2>&1 &
 	SINK_PID=$!
 	bench_register_pid "$SINK_PID"
-	bench_wait_port "$SINK_PORT"
+	bench_wait_smtp "$SINK_PORT"
 	export SINK_PORT BENCH_SINK_DIR
 }
 
@@ -160,7 +164,7 @@ bench_tls_sink_start() {
 		"smtpd_client_connection_count_limit = 0" "smtpd_client_connection_rate_limit = 0"
 	TLS_SINK_PORT=$MI_POSTFIX_PORT
 	TLS_SINK_MASTER=$MI_POSTFIX_PID
-	bench_wait_port "$TLS_SINK_PORT"
+	bench_wait_smtp "$TLS_SINK_PORT"
 	export TLS_SINK_PORT TLS_SINK_MASTER
 }
 
@@ -217,7 +221,7 @@ bench_mailinit_start() {
 	BENCH_CONTENDER=$!
 	BENCH_CONTENDER_NAME=mailinit
 	bench_register_pid "$BENCH_CONTENDER"
-	(bench_wait_port "$BENCH_PORT" 600 "$BENCH_CONTENDER") || {
+	(bench_wait_smtp "$BENCH_PORT" 600 "$BENCH_CONTENDER") || {
 		tail -n 20 "$MI_TMP/$name/relay.log" >&2
 		mi_fail "the relay ($name) did not start"
 	}
@@ -250,7 +254,7 @@ bench_postfix_start() {
 			"smtp_sasl_security_options = noanonymous")
 	fi
 	mi_start_postfix "$name" "${settings[@]}"
-	bench_wait_port "$MI_POSTFIX_PORT"
+	bench_wait_smtp "$MI_POSTFIX_PORT"
 	BENCH_PORT=$MI_POSTFIX_PORT
 	BENCH_CONTENDER=$MI_POSTFIX_PID
 	BENCH_CONTENDER_NAME=postfix:$name
