@@ -210,7 +210,7 @@ bench_mailinit_prepare() {
 }
 
 # bench_mailinit_start NAME VARIANT - the built-in relay (release build), started and ready;
-# BENCH_STARTUP_S is the time from exec to accepting connections. A root prepared before
+# BENCH_STARTUP_S is the time from exec to the SMTP greeting; BENCH_START_US the exec time. A root prepared before
 # (BENCH_ROOT and BENCH_PORT set) is used as it is, else a new one ($MI_TMP/NAME/root).
 bench_mailinit_start() {
 	local name=$1 variant=$2 start end
@@ -227,8 +227,24 @@ bench_mailinit_start() {
 	}
 	end=${EPOCHREALTIME/[.,]/}
 	BENCH_STARTUP_S=$("$MI_PYTHON" -c "print(($end - $start) / 1e6)")
+	BENCH_START_US=$start
 	BENCH_MEMORY=pid:$BENCH_CONTENDER
 	BENCH_LOG=$MI_TMP/$name/relay.log
+}
+
+# bench_mailinit_wait_queue_read - after bench_mailinit_start on a queue that is not empty:
+# wait until the relay logs that it has read the queue (it does so on a thread of its own,
+# after the greeting); BENCH_QUEUE_READ_S is the time from exec
+bench_mailinit_wait_queue_read() {
+	local i end
+	for ((i = 0; i < 6000; i++)); do
+		grep -q 'Picked up [0-9]* queued message' "$BENCH_LOG" && break
+		kill -0 "$BENCH_CONTENDER" 2>/dev/null || mi_fail "the relay exited: $(tail -n 5 "$BENCH_LOG")"
+		sleep 0.1
+	done
+	grep -q 'Picked up [0-9]* queued message' "$BENCH_LOG" || mi_fail "the relay did not read its queue in 600 s"
+	end=${EPOCHREALTIME/[.,]/}
+	BENCH_QUEUE_READ_S=$("$MI_PYTHON" -c "print(($end - $BENCH_START_US) / 1e6)")
 }
 
 # bench_postfix_start NAME VARIANT - a private Postfix relaying everything to the sink (or

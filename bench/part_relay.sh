@@ -25,6 +25,8 @@ bench__trial() {
 			sed -i "s/^listen = .*/listen = 127.0.0.1:$BENCH_PORT/" "$BENCH_ROOT/etc/mailinit/mailinit.conf"
 		fi
 		bench_mailinit_start "$part-$variant-$c${deferred:+-d$deferred}" "$variant"
+		# steady throughput: once the queue on disk is read (start-up is measured apart)
+		((deferred > 0)) && bench_mailinit_wait_queue_read
 		port=$BENCH_PORT
 		;;
 	postfix)
@@ -40,10 +42,12 @@ bench__trial() {
 		mi_fail "trial $part/$variant/$c/$sessions sessions/$deferred deferred: $(cat "$out")"
 	}
 	bench_record "$(bench_json part="$part" variant="$variant" contender="$c" round="$round" \
-		sessions="$sessions" deferred="$deferred" startup_s="${BENCH_STARTUP_S:-0}" +="$(cat "$out")")"
+		sessions="$sessions" deferred="$deferred" startup_s="${BENCH_STARTUP_S:-0}" \
+		queue_read_s="${BENCH_QUEUE_READ_S:-0}" +="$(cat "$out")")"
 	bench_log "  round $round $variant $c s=$sessions d=$deferred: $(cat "$out")"
 	[[ $c != direct ]] && bench_stop
 	BENCH_STARTUP_S=
+	BENCH_QUEUE_READ_S=
 	BENCH_ROOT=
 	BENCH_LOG=
 }

@@ -219,12 +219,14 @@ def main():
     if queue:
         w("mailinit with messages already deferred in its queue (20 sessions):")
         w("")
-        w("| deferred | startup s | accepted msg/s | delivered msg/s | PSS idle MB | PSS peak MB |")
-        w("|---|---|---|---|---|---|")
+        w("| deferred | greeting after s | queue read after s | accepted msg/s | delivered msg/s | PSS idle MB | PSS peak MB |")
+        w("|---|---|---|---|---|---|---|")
         for q in sorted({r_["deferred"] for r_ in queue}):
             sel = [r_ for r_ in queue if r_["deferred"] == q]
-            w("| %s | %s | %s | %s | %s | %s |" % (
+            read = [r_["queue_read_s"] for r_ in sel if r_.get("queue_read_s")]
+            w("| %s | %s | %s | %s | %s | %s | %s |" % (
                 fmt(q), spread([r_["startup_s"] for r_ in sel], 2),
+                spread(read, 2) if read else "-",
                 spread([r_["count"] / r_["accept_s"] for r_ in sel]),
                 spread([r_["count"] / r_["e2e_s"] for r_ in sel]),
                 spread([r_["pss_idle_kb"] / 1024 for r_ in sel], 1),
