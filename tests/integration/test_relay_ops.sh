@@ -89,18 +89,26 @@ minimal_backoff_time = 600s'
 	kill -0 "$MI_RELAY_PID" || mi_fail "the relay died"
 }
 
-t_queue_on_a_live_relay() {
-	# an upstream that defers everything: the messages stay queued
-	mi_start_fake_smtp '{"require_tls": false, "faults": [{"stage": "mail", "reply": "451 4.3.0 try later"}]}' --no-tls
+# deferred_queue COUNT SENDER-PREFIX [FAULT-TIMES] - an upstream answering MAIL with 451 (the
+# first FAULT-TIMES times, or always), a relay that retries only after 600 s, and COUNT
+# messages from SENDER-PREFIX1@example.com on, each deferred once
+deferred_queue() {
+	local count=$1 prefix=$2 times=${3:+, \"times\": $3} n
+	mi_start_fake_smtp "{\"require_tls\": false, \"faults\": [{\"stage\": \"mail\"$times, \"reply\": \"451 4.3.0 try later\"}]}" --no-tls
 	mi_relay_setup 'relay_tls = none
 minimal_backoff_time = 600s
 maximal_backoff_time = 600s'
 	mi_start_relay
-	for n in 1 2 3; do
-		mi_run s$n swaks --server "127.0.0.1:$MI_RELAY_PORT" --from "q$n@example.com" --to r@example.net
+	for ((n = 1; n <= count; n++)); do
+		mi_run s$n swaks --server "127.0.0.1:$MI_RELAY_PORT" --from "$prefix$n@example.com" --to r@example.net
 		mi_assert_rc 0
 	done
-	mi_relay_wait_log 'status=deferred \(451 4.3.0 try later\)' 3 20
+	mi_relay_wait_log 'status=deferred \(451 4.3.0 try later\)' "$count" 20
+}
+
+t_queue_on_a_live_relay() {
+	# an upstream that defers everything: the messages stay queued
+	deferred_queue 3 q
 	mi_run q "$MAILINIT" queue --root "$MI_RELAY_ROOT" --json
 	mi_assert_rc 0
 	"$MI_PYTHON" - q.out <<-'EOF' || mi_fail "queue --json: $(cat q.out)"
@@ -121,16 +129,7 @@ maximal_backoff_time = 600s'
 # thread holds) must not be scheduled a second time, or two threads deliver them together.
 t_flush_delivers_once() {
 	# the first attempt of each of the 6 messages is deferred, then the upstream accepts
-	mi_start_fake_smtp '{"require_tls": false, "faults": [{"stage": "mail", "times": 6, "reply": "451 4.3.0 try later"}]}' --no-tls
-	mi_relay_setup 'relay_tls = none
-minimal_backoff_time = 600s
-maximal_backoff_time = 600s'
-	mi_start_relay
-	for n in 1 2 3 4 5 6; do
-		mi_run s$n swaks --server "127.0.0.1:$MI_RELAY_PORT" --from "f$n@example.com" --to r@example.net
-		mi_assert_rc 0
-	done
-	mi_relay_wait_log 'status=deferred \(451 4.3.0 try later\)' 6 20
+	deferred_queue 6 f 6
 	[[ $(mi_smtp_count) == 0 ]] || mi_fail "delivered before the flush"
 	for n in 1 2 3; do
 		mi_run flush$n "$MAILINIT" queue --root "$MI_RELAY_ROOT" flush
