@@ -19,7 +19,8 @@
 #
 # Environment: MAILINIT (the binary under test; default $MAILINIT_SOURCE_DIR/build/mailinit),
 # MAILINIT_SOURCE_DIR (default: two levels above this file), MAILINIT_BUILD_DIR,
-# MI_KEEP=1 keeps $MI_TMP after the test, MI_RUN_TIMEOUT (seconds, default 60) bounds mi_run.
+# MI_KEEP=1 keeps $MI_TMP after the test, MI_RUN_TIMEOUT (seconds, default 60) bounds mi_run,
+# MI_SCENARIOS (scenario names separated by spaces) runs only those scenarios.
 
 MI_PYTHON=/usr/bin/python3
 MI_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -159,9 +160,11 @@ mi__scenario_cleanup() {
 # mi_scenario NAME FUNC [ARG...] - run one scenario in a subshell (errexit on), in its own
 # directory $MI_TMP/NAME ($MI_DIR, the working directory); its peers are stopped at its end.
 # Prints "ok: NAME" or "FAIL..." lines; the script goes on with the next scenario.
+# Nothing runs when MI_SCENARIOS is set and does not name NAME.
 mi_scenario() {
 	local name=$1 rc start end
 	shift
+	[[ -z ${MI_SCENARIOS:-} || " $MI_SCENARIOS " == *" $name "* ]] || return 0
 	start=${EPOCHREALTIME/[.,]/}
 	echo "=== $name"
 	set +e

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # lib_sesv2.sh - the stand-in SES API v2 (peers/fake_sesv2.py) for integration tests. Source it
-# after lib.sh (and lib_secrets.sh, for mi_test_ca); call mi_init first:
+# after lib.sh and lib_secrets.sh (mi_test_ca, mi_aws_stand_in_config); call mi_init first:
 #
 #   mi_require_sesv2                     # exit 77 without python3-botocore
 #   mi_sesv2_config ses.json '{"faults": [...]}'
@@ -24,29 +24,12 @@ mi_require_sesv2() {
 	[[ -f $MI_PEERS_DIR/fake_sesv2.py ]] || mi_skip "peers/fake_sesv2.py is missing"
 }
 
-# mi_sesv2_config FILE [JSON-OBJECT] - write (atomically) a stand-in configuration: region
-# eu-west-1, the stand-in IMDS's default role credentials, no faults; the top-level keys of
-# JSON-OBJECT replace these.
+# mi_sesv2_config FILE [JSON-OBJECT] - write a stand-in configuration (lib_secrets.sh's
+# mi_aws_stand_in_config): region eu-west-1, the stand-in IMDS's default role credentials, no
+# faults; the top-level keys of JSON-OBJECT replace these.
 mi_sesv2_config() {
 	local file=$1 overrides=${2:-'{}'}
-	"$MI_PYTHON" - "$file" "$overrides" <<'EOF' || mi_fail "mi_sesv2_config: bad JSON: $overrides"
-import json, os, sys
-path, overrides = sys.argv[1:]
-config = {
-    "region": "eu-west-1",
-    "credentials": [{
-        "access_key_id": "ASIAFAKEIMDS00000001",
-        "secret_access_key": "fakeSecretAccessKeyFromTheStandInImds0001",
-        "session_token": "FakeSessionTokenFromTheStandInImds//////////0001=",
-        "role": "mailinit-test-role",
-    }],
-    "faults": [],
-}
-config.update(json.loads(overrides))
-with open(path + ".tmp", "w") as f:
-    json.dump(config, f, indent=2)
-os.replace(path + ".tmp", path)
-EOF
+	mi_aws_stand_in_config "$file" '{}' "$overrides" || mi_fail "mi_sesv2_config: bad JSON: $overrides"
 }
 
 # mi_start_sesv2 CONFIG [--tls] - start the stand-in and wait (up to 30 s) until it listens.

@@ -31,13 +31,6 @@ mi_init
 mi_require_secretsmanager
 mi_test_ca
 
-# scenario NAME FUNC - mi_scenario, unless MI_SCENARIOS (names separated by spaces) leaves
-# NAME out.
-scenario() {
-	[[ -z ${MI_SCENARIOS:-} || " $MI_SCENARIOS " == *" $1 "* ]] || return 0
-	mi_scenario "$@"
-}
-
 REGION=eu-west-1
 SMTP_USER=AKIAFETCHSMTPUSER001
 SMTP_PASSWORD='BFetchSmtpPassw0rd/+=Example0123456789abcd'
@@ -45,20 +38,8 @@ IAM_KEY_ID=AKIAFETCHIAMUSER0001
 IAM_SECRET_KEY='fetchIamSecretAccessKey/+EXAMPLE0123456789'
 VERSION=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0
 
-# ses_password SECRET-KEY REGION - the SES SMTP password derived from an IAM secret key,
-# computed here with Python's hmac/hashlib/base64 (an oracle independent of mailinit).
-ses_password() {
-	"$MI_PYTHON" - "$1" "$2" <<'EOF'
-import base64, hashlib, hmac, sys
-def sign(key, msg):
-    return hmac.new(key, msg.encode(), hashlib.sha256).digest()
-k = sign(("AWS4" + sys.argv[1]).encode(), "11111111")
-for part in (sys.argv[2], "ses", "aws4_request", "SendRawEmail"):
-    k = sign(k, part)
-print(base64.b64encode(b"\x04" + k).decode())
-EOF
-}
-DERIVED_PASSWORD=$(ses_password "$IAM_SECRET_KEY" "$REGION")
+# the SES SMTP password of the IAM secret key (an oracle independent of mailinit)
+DERIVED_PASSWORD=$(mi_ses_smtp_password "$IAM_SECRET_KEY" "$REGION")
 
 # Shared stand-ins (each takes seconds to start: botocore): plain HTTP, a second plain one
 # (endpoint precedence), HTTPS with the test CA's server certificate. Scenarios rewrite
@@ -343,7 +324,7 @@ t_other_region() {
 		'{"region": "ap-southeast-2"}'
 	start_imds '{"region": "ap-southeast-2", "local_hostname": "ip-10-1-0-10.ap-southeast-2.compute.internal"}'
 	postfix_root "$id"
-	DERIVED_PASSWORD=$(ses_password "$IAM_SECRET_KEY" "$REGION")
+	DERIVED_PASSWORD=$(mi_ses_smtp_password "$IAM_SECRET_KEY" "$REGION")
 	dry_run run
 	assert_fetched "$id" "$IAM_KEY_ID"
 	mi_sm_assert_count "\"secret_id\":\"$id\".*\"signature_valid\":true,\"region\":\"ap-southeast-2\",\"status\":200" 1
@@ -412,19 +393,19 @@ t_clock_skew() {
 	skew_case -3600 behind
 }
 
-scenario iam_key_secret_derived t_iam_key_secret_derived
-scenario smtp_username_password t_smtp_username_password
-scenario https_ca_bundle t_https_ca_bundle
-scenario secret_id_from_tag_and_userdata t_secret_id_from_tag_and_userdata
-scenario role_credentials t_role_credentials
-scenario role_credentials_near_expiry t_role_credentials_near_expiry
-scenario env_credentials_win t_env_credentials_win
-scenario env_long_term_no_role t_env_long_term_no_role
-scenario endpoint_precedence t_endpoint_precedence
-scenario ignore_configured_endpoints t_ignore_configured_endpoints
-scenario other_region t_other_region
-scenario retry_throttling t_retry_throttling
-scenario retry_5xx t_retry_5xx
-scenario expired_token_refresh t_expired_token_refresh
-scenario clock_skew t_clock_skew
+mi_scenario iam_key_secret_derived t_iam_key_secret_derived
+mi_scenario smtp_username_password t_smtp_username_password
+mi_scenario https_ca_bundle t_https_ca_bundle
+mi_scenario secret_id_from_tag_and_userdata t_secret_id_from_tag_and_userdata
+mi_scenario role_credentials t_role_credentials
+mi_scenario role_credentials_near_expiry t_role_credentials_near_expiry
+mi_scenario env_credentials_win t_env_credentials_win
+mi_scenario env_long_term_no_role t_env_long_term_no_role
+mi_scenario endpoint_precedence t_endpoint_precedence
+mi_scenario ignore_configured_endpoints t_ignore_configured_endpoints
+mi_scenario other_region t_other_region
+mi_scenario retry_throttling t_retry_throttling
+mi_scenario retry_5xx t_retry_5xx
+mi_scenario expired_token_refresh t_expired_token_refresh
+mi_scenario clock_skew t_clock_skew
 mi_finish
