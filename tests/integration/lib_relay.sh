@@ -16,9 +16,9 @@
 
 : "${MI_PYTHON:=/usr/bin/python3}"
 
-# mi_free_port - a TCP port on 127.0.0.1 that nothing listens on now
+# mi_free_port - a TCP port on 127.0.0.1 that nothing listens on now (lib.sh's mi_closed_port)
 mi_free_port() {
-	"$MI_PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	mi_closed_port
 }
 
 mi_relay_setup() {

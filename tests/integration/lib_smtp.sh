@@ -89,16 +89,6 @@ mi__pgrp_alive() {
 	return 1
 }
 
-# mi__smtp_free_port - a loopback TCP port nothing listens on (bound, then closed).
-mi__smtp_free_port() {
-	"$MI_PYTHON" -c '
-import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
-}
-
 # mi_require_fake_smtp - exit 77 unless python3-aiosmtpd is importable by $MI_PYTHON.
 mi_require_fake_smtp() {
 	[[ ${MI__FAKE_SMTP_OK:-} == 1 ]] && return 0
@@ -234,15 +224,9 @@ mi_start_fake_smtp() {
 
 # mi_stop_fake_smtp - stop the stand-in SMTP server started last.
 mi_stop_fake_smtp() {
-	local pid=${MI_SMTP_PID:-} i
+	local pid=${MI_SMTP_PID:-}
 	[[ -n $pid ]] || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 60; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
+	mi__kill "$pid"
 	mi__smtp_unregister_pid "$pid"
 	MI_SMTP_PID=
 	return 0
@@ -300,8 +284,8 @@ mi_postfix_init() {
 	chown postfix:postfix "$base/data"
 	chmod 0700 "$base/data"
 	: >"$base/maillog"
-	port=$(mi__smtp_free_port)
-	closed=$(mi__smtp_free_port)
+	port=$(mi_closed_port)
+	closed=$(mi_closed_port)
 	echo "$port" >"$base/port"
 	cat >"$base/conf/main.cf" <<EOF
 # Private Postfix instance of a mailinit integration test (tests/integration/lib_smtp.sh).
