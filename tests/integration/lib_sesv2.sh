@@ -96,24 +96,5 @@ mi_sesv2_wait_count() {
 # mi_sesv2_relay_setup [EXTRA-CONF-LINES] - a relay root (mailinit.conf) that delivers with the
 # SES API in eu-west-1; exports MI_RELAY_ROOT, MI_RELAY_PORT, MI_RELAY_SPOOL (see lib_relay.sh).
 mi_sesv2_relay_setup() {
-	local extra=${1:-}
-	MI_RELAY_ROOT=$MI_DIR/root
-	MI_RELAY_PORT=$(mi_free_port)
-	MI_RELAY_SPOOL=$MI_RELAY_ROOT/var/spool/mailinit
-	mkdir -p "$MI_RELAY_ROOT/etc/mailinit" "$MI_RELAY_ROOT/var/spool"
-	# the relay switches to mailinit once bound: the directories must be searchable for it
-	mi_ensure_system_users
-	chmod go+x "$MI_TMP" "$MI_DIR"
-	cat >"$MI_RELAY_ROOT/etc/mailinit/mailinit.conf" <<-EOF
-		relay_transport = ses-api
-		region = eu-west-1
-		listen = 127.0.0.1:$MI_RELAY_PORT
-		mynetworks = 127.0.0.1/32
-		myhostname = relay.test
-		mydomain = example.com
-		minimal_backoff_time = 1s
-		maximal_backoff_time = 2s
-		$extra
-	EOF
-	export MI_RELAY_ROOT MI_RELAY_PORT MI_RELAY_SPOOL
+	mi__relay_root "${1:-}" 'relay_transport = ses-api' 'region = eu-west-1'
 }
