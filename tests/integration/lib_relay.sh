@@ -13,6 +13,7 @@
 #   mi_start_relay                      # starts it, waits until it accepts; MI_RELAY_PID, MI_RELAY_LOG
 #   mi_stop_relay [SIGNAL]              # TERM by default; waits for the exit
 #   mi_relay_wait_log REGEX [COUNT] [TIMEOUT]
+#   mi_relay_sighup_rotation [CHECK...] # the scenario "SIGHUP re-reads rotated credentials"
 #
 # firstboot in builtin mode, with a stand-in systemd (lib_dbus.sh) that restarts the relay:
 #   mi_firstboot_relay_setup CONF-LINE...   # MI_RELAY_ROOT, MI_RELAY_PORT; relay.log, relay.pid
@@ -169,6 +170,31 @@ mi_relay_wait_log() {
 	echo "--- relay log ($MI_RELAY_LOG):"
 	tail -n 40 "$MI_RELAY_LOG"
 	mi_fail "the relay log has $n line(s) matching /$regex/ after ${limit}s, want $want"
+}
+
+# mi_relay_sighup_rotation [CHECK...] - a scenario: the relay, started with an old password the
+# upstream no longer takes, defers a message; the rotated credentials, SIGHUP and a flush
+# deliver it without a restart. CHECK... (a command) runs with the relay's PID appended right
+# after the start and at the end.
+mi_relay_sighup_rotation() {
+	mi_start_fake_smtp '{"users": {"AKIAHUP": "new-password-after-rotation"}}'
+	mi_relay_setup 'maximal_backoff_time = 600s
+minimal_backoff_time = 600s'
+	mi_relay_credentials AKIAHUP 'old-password'
+	mi_start_relay
+	(($# == 0)) || "$@" "$MI_RELAY_PID"
+	mi_run s1 swaks --server "127.0.0.1:$MI_RELAY_PORT" --from a@example.com --to b@example.net
+	mi_assert_rc 0
+	mi_relay_wait_log 'status=deferred' 1 20
+	# rotated credentials, then SIGHUP and a flush: delivered without a restart
+	mi_relay_credentials AKIAHUP 'new-password-after-rotation'
+	kill -HUP "$MI_RELAY_PID"
+	mi_relay_wait_log 'Configuration and credentials read again' 1 20
+	mi_run fl "$MAILINIT" queue --root "$MI_RELAY_ROOT" flush
+	mi_assert_rc 0
+	mi_smtp_wait_count 1 30
+	kill -0 "$MI_RELAY_PID" || mi_fail "the relay died"
+	(($# == 0)) || "$@" "$MI_RELAY_PID"
 }
 
 # Local submission (sendmail, the setgid postdrop helper, unprivileged users):

@@ -71,22 +71,7 @@ t_socket_activation() {
 }
 
 t_sighup_rereads_credentials() {
-	mi_start_fake_smtp '{"users": {"AKIAHUP": "new-password-after-rotation"}}'
-	mi_relay_setup 'maximal_backoff_time = 600s
-minimal_backoff_time = 600s'
-	mi_relay_credentials AKIAHUP 'old-password'
-	mi_start_relay
-	mi_run s1 swaks --server "127.0.0.1:$MI_RELAY_PORT" --from a@example.com --to b@example.net
-	mi_assert_rc 0
-	mi_relay_wait_log 'status=deferred' 1 20
-	# rotated credentials, then SIGHUP and a flush: delivered without a restart
-	mi_relay_credentials AKIAHUP 'new-password-after-rotation'
-	kill -HUP "$MI_RELAY_PID"
-	mi_relay_wait_log 'Configuration and credentials read again' 1 20
-	mi_run fl "$MAILINIT" queue --root "$MI_RELAY_ROOT" flush
-	mi_assert_rc 0
-	mi_smtp_wait_count 1 30
-	kill -0 "$MI_RELAY_PID" || mi_fail "the relay died"
+	mi_relay_sighup_rotation
 }
 
 t_queue_on_a_live_relay() {

@@ -95,22 +95,7 @@ t_root_leftovers_in_the_spool_are_handed_over() {
 }
 
 t_sighup_rereads_credentials_as_mail_owner() {
-	mi_start_fake_smtp '{"users": {"AKIAHUP": "new-password-after-rotation"}}'
-	mi_relay_setup 'maximal_backoff_time = 600s
-minimal_backoff_time = 600s'
-	mi_relay_credentials AKIAHUP 'old-password'
-	mi_start_relay
-	assert_unprivileged "$MI_RELAY_PID"
-	mi_run s1 swaks --server "127.0.0.1:$MI_RELAY_PORT" --from a@example.com --to b@example.net
-	mi_assert_rc 0
-	mi_relay_wait_log 'status=deferred' 1 20
-	mi_relay_credentials AKIAHUP 'new-password-after-rotation'
-	kill -HUP "$MI_RELAY_PID"
-	mi_relay_wait_log 'Configuration and credentials read again' 1 20
-	mi_run fl "$MAILINIT" queue --root "$MI_RELAY_ROOT" flush
-	mi_assert_rc 0
-	mi_smtp_wait_count 1 30
-	assert_unprivileged "$MI_RELAY_PID"
+	mi_relay_sighup_rotation assert_unprivileged
 }
 
 t_credentials_owned_by_root_are_named() {
