@@ -74,6 +74,17 @@ mi__forget() {
 	mv -f "$MI_TMP/.pids.new" "$MI_TMP/.pids"
 }
 
+# mi__drop_peer PID - forget a stopped peer: out of MI_PIDS and $MI_TMP/.pids.
+mi__drop_peer() {
+	local pid
+	local -a left=()
+	for pid in "${MI_PIDS[@]}"; do
+		[[ $pid == "$1" ]] || left+=("$pid")
+	done
+	MI_PIDS=("${left[@]}")
+	mi__forget "$1"
+}
+
 # mi__cleanup - the EXIT trap: stop every peer started through the library (by PID, also those
 # of scenario subshells, recorded in $MI_TMP/.pids), remove $MI_TMP unless MI_KEEP=1.
 mi__cleanup() {
@@ -259,14 +270,8 @@ mi_start_imds() {
 # mi_stop_imds - stop the stand-in IMDS started last (to reuse the test for another config).
 mi_stop_imds() {
 	[[ -n ${MI_IMDS_PID:-} ]] || return 0
-	local pid
-	local -a left=()
 	mi__kill "$MI_IMDS_PID"
-	mi__forget "$MI_IMDS_PID"
-	for pid in "${MI_PIDS[@]}"; do
-		[[ $pid == "$MI_IMDS_PID" ]] || left+=("$pid")
-	done
-	MI_PIDS=("${left[@]}")
+	mi__drop_peer "$MI_IMDS_PID"
 	MI_IMDS_PID=
 }
 

@@ -67,14 +67,8 @@ mi_start_fake_systemd() {
 # mi_stop_fake_systemd - stop the stand-in systemd started last (its bus goes away with it).
 mi_stop_fake_systemd() {
 	[[ -n ${MI_SYSTEMD_PID:-} ]] || return 0
-	local pid
-	local -a left=()
 	mi__kill "$MI_SYSTEMD_PID"
-	mi__forget "$MI_SYSTEMD_PID"
-	for pid in "${MI_PIDS[@]}"; do
-		[[ $pid == "$MI_SYSTEMD_PID" ]] || left+=("$pid")
-	done
-	MI_PIDS=("${left[@]}")
+	mi__drop_peer "$MI_SYSTEMD_PID"
 	MI_SYSTEMD_PID=
 }
 

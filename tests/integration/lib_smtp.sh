@@ -54,19 +54,6 @@ mi__smtp_register_pid() {
 	echo "$1" >>"$MI_TMP/.pids"
 }
 
-# mi__smtp_unregister_pid PID - forget a stopped PID (so no reused PID is signalled later).
-mi__smtp_unregister_pid() {
-	local pid
-	local -a left=()
-	for pid in "${MI_PIDS[@]}"; do
-		[[ $pid == "$1" ]] || left+=("$pid")
-	done
-	MI_PIDS=("${left[@]}")
-	if declare -F mi__forget >/dev/null; then
-		mi__forget "$1"
-	fi
-}
-
 # mi__pid_alive PID - PID exists and is not a zombie (a daemonized Postfix master may be
 # left unreaped by a container's PID 1, and `kill -0` succeeds on zombies).
 mi__pid_alive() {
@@ -227,7 +214,7 @@ mi_stop_fake_smtp() {
 	local pid=${MI_SMTP_PID:-}
 	[[ -n $pid ]] || return 0
 	mi__kill "$pid"
-	mi__smtp_unregister_pid "$pid"
+	mi__drop_peer "$pid"
 	MI_SMTP_PID=
 	return 0
 }
@@ -467,7 +454,7 @@ mi_stop_postfix() {
 		sleep 0.05
 	done
 	mi__pgrp_alive "$pid" && kill -KILL -- "-$pid" 2>/dev/null
-	mi__smtp_unregister_pid "$pid"
+	mi__drop_peer "$pid"
 	return 0
 }
 
