@@ -85,6 +85,16 @@ mi__drop_peer() {
 	mi__forget "$1"
 }
 
+# mi__stop_peer VARIABLE - stop the peer whose PID the variable holds (none when empty) and
+# forget it (mi__kill, mi__drop_peer); the variable is emptied.
+mi__stop_peer() {
+	local pid=${!1:-}
+	[[ -n $pid ]] || return 0
+	mi__kill "$pid"
+	mi__drop_peer "$pid"
+	printf -v "$1" '%s' ''
+}
+
 # mi__cleanup - the EXIT trap: stop every peer started through the library (by PID, also those
 # of scenario subshells, recorded in $MI_TMP/.pids), remove $MI_TMP unless MI_KEEP=1.
 mi__cleanup() {
@@ -269,10 +279,7 @@ mi_start_imds() {
 
 # mi_stop_imds - stop the stand-in IMDS started last (to reuse the test for another config).
 mi_stop_imds() {
-	[[ -n ${MI_IMDS_PID:-} ]] || return 0
-	mi__kill "$MI_IMDS_PID"
-	mi__drop_peer "$MI_IMDS_PID"
-	MI_IMDS_PID=
+	mi__stop_peer MI_IMDS_PID
 }
 
 # mi_closed_port - print a loopback TCP port on which nothing listens (bound, then closed).

@@ -66,10 +66,7 @@ mi_start_fake_systemd() {
 
 # mi_stop_fake_systemd - stop the stand-in systemd started last (its bus goes away with it).
 mi_stop_fake_systemd() {
-	[[ -n ${MI_SYSTEMD_PID:-} ]] || return 0
-	mi__kill "$MI_SYSTEMD_PID"
-	mi__drop_peer "$MI_SYSTEMD_PID"
-	MI_SYSTEMD_PID=
+	mi__stop_peer MI_SYSTEMD_PID
 }
 
 # mi_systemd_calls [REGEX] - print the method calls of the call log without their time stamps

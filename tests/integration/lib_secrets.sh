@@ -102,6 +102,18 @@ mi_sm_config() {
 		mi_fail "mi_sm_config: bad JSON: $overrides"
 }
 
+# mi_postfix_root [SECRET-ID] - the --root $MI_DIR/root for firstboot in Postfix mode: the
+# image's main.cf, and with SECRET-ID a mailinit.conf with mode = postfix and secret_id.
+mi_postfix_root() {
+	mkdir -p "$MI_DIR/root/etc/postfix"
+	printf '# main.cf of the image\nmyhostname = localhost\n' >"$MI_DIR/root/etc/postfix/main.cf"
+	if [[ -n ${1:-} ]]; then
+		mi_write_conf "mode = postfix
+secret_id = $1
+"
+	fi
+}
+
 # mi_ses_smtp_password SECRET-KEY REGION - print the SES SMTP password derived from an IAM
 # secret key, computed with Python's hmac/hashlib/base64 (an oracle independent of mailinit).
 mi_ses_smtp_password() {

@@ -211,12 +211,7 @@ mi_start_fake_smtp() {
 
 # mi_stop_fake_smtp - stop the stand-in SMTP server started last.
 mi_stop_fake_smtp() {
-	local pid=${MI_SMTP_PID:-}
-	[[ -n $pid ]] || return 0
-	mi__kill "$pid"
-	mi__drop_peer "$pid"
-	MI_SMTP_PID=
-	return 0
+	mi__stop_peer MI_SMTP_PID
 }
 
 # mi_smtp_count - print how many messages the stand-in upstream ($MI_SMTP_MAILDIR) accepted.

@@ -126,15 +126,6 @@ top["secrets"] = {sys.argv[1]: json.loads(sys.argv[2])}
 print(json.dumps(top))' "$id" "$spec" "$extra" "$CREDENTIALS")"
 }
 
-# postfix_root ID - the --root: main.cf, and mailinit.conf with Postfix mode and ID.
-postfix_root() {
-	mkdir -p "$MI_DIR/root/etc/postfix"
-	printf '# main.cf of the image\nmyhostname = localhost\n' >"$MI_DIR/root/etc/postfix/main.cf"
-	mi_write_conf "mode = postfix
-secret_id = $1
-"
-}
-
 # assert_clean - no forbidden string in anything the last run printed, nor in any file
 # under the root.
 assert_clean() {
@@ -156,7 +147,7 @@ assert_clean() {
 hygiene_run() {
 	local prefix=$1 rc=$2 id=$3
 	shift 3
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	mi_sm_mark
 	mi_dry_run "$prefix" "$@"
 	mi_assert_rc "$rc"
@@ -236,7 +227,7 @@ t_expired_twice() {
 t_failed_firstboot_state() {
 	local id=hygiene/state
 	sm_setup "$id" "$(string_spec "{\"smtp_username\": \"$SMTP_USER\", \"smtp_password\": \"$PASSWORD")"
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	MAILINIT_LOG_TARGET=stderr mi_run content "$MAILINIT" firstboot --root "$MI_DIR/root" --no-restart --no-mail
 	mi_assert_rc 65
 	assert_clean
@@ -293,7 +284,7 @@ wrap_tool() {
 t_postfix_children() {
 	local id=hygiene/postfix pf=$MI_DIR/root/etc/postfix
 	sm_setup "$id" "$(secret_spec smtp_username "$SMTP_USER" smtp_password "$PASSWORD")"
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	wrap_tool postmap
 	wrap_tool postconf
 	PATH=$MI_DIR/bin:$PATH AWS_ACCESS_KEY_ID=$ENV_KEY_ID AWS_SECRET_ACCESS_KEY=$ENV_SECRET_KEY \
@@ -420,7 +411,7 @@ time.sleep(10)' >prctl-ready &
 	start_own_imds
 	sm_setup "$id" "$(secret_spec smtp_username "$SMTP_USER" smtp_password "$PASSWORD")" \
 		"{\"faults\": [{\"secret\": \"$id\", \"action\": \"slow\", \"delay_ms\": 3000}]}"
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	chmod -R o+rX "$MI_DIR/root"
 	"${AS_NOBODY[@]}" "$MAILINIT" firstboot --dry-run --root "$MI_DIR/root" </dev/null >run.out 2>run.err &
 	pid=$!

@@ -71,21 +71,6 @@ good_secret() {
 	echo '{"SecretJSON": {"smtp_username": "AKIAERRORSSMTPUSER01", "smtp_password": "'"$CONTENT_SECRET"'"}}'
 }
 
-# postfix_root [SECRET-ID] - the --root: a main.cf (Postfix mode) and a mailinit.conf naming
-# SECRET-ID in Postfix mode (without SECRET-ID: mode only).
-postfix_root() {
-	mkdir -p "$MI_DIR/root/etc/postfix"
-	printf '# main.cf of the image\nmyhostname = localhost\n' >"$MI_DIR/root/etc/postfix/main.cf"
-	if [[ -n ${1:-} ]]; then
-		mi_write_conf "mode = postfix
-secret_id = $1
-"
-	else
-		mi_write_conf "mode = postfix
-"
-	fi
-}
-
 # start_imds [JSON-OBJECT] - a stand-in IMDS of this scenario (mi_imds_config overrides).
 start_imds() {
 	local overrides=${1:-'{}'}
@@ -98,7 +83,7 @@ start_imds() {
 try() {
 	local prefix=$1 id=$2
 	shift 2
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	mi_sm_mark
 	mi_dry_run "$prefix" "$@"
 }
@@ -374,7 +359,9 @@ t_secret_id_too_long() {
 }
 
 t_secret_id_missing() {
-	postfix_root
+	mi_postfix_root
+	mi_write_conf "mode = postfix
+"
 	sm_setup '{}'
 	mi_sm_mark
 	MAILINIT_LOG_TARGET=stderr mi_run run "$MAILINIT" firstboot --root "$MI_DIR/root" --no-restart --no-mail

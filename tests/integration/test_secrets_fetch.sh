@@ -86,18 +86,6 @@ userpass_spec() {
 	echo "{\"SecretJSON\": $(secret_json "${1:-smtp_username}" "$SMTP_USER" "${2:-smtp_password}" "$SMTP_PASSWORD"), \"VersionId\": \"$VERSION\"}"
 }
 
-# postfix_root [SECRET-ID] - the --root: a main.cf (Postfix mode) and a mailinit.conf naming
-# SECRET-ID in Postfix mode (without SECRET-ID: no mailinit.conf).
-postfix_root() {
-	mkdir -p "$MI_DIR/root/etc/postfix"
-	printf '# main.cf of the image\nmyhostname = localhost\n' >"$MI_DIR/root/etc/postfix/main.cf"
-	if [[ -n ${1:-} ]]; then
-		mi_write_conf "mode = postfix
-secret_id = $1
-"
-	fi
-}
-
 # start_imds [JSON-OBJECT] - a stand-in IMDS of its own (mi_imds_config overrides).
 start_imds() {
 	local overrides=${1:-'{}'}
@@ -162,7 +150,7 @@ assert_fetched() {
 t_iam_key_secret_derived() {
 	local id=fetch/iam-key
 	sm_secret "$id" "{\"SecretJSON\": $(secret_json access_key_id "$IAM_KEY_ID" secret_access_key "$IAM_SECRET_KEY")}"
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	dry_run run
 	assert_fetched "$id" "$IAM_KEY_ID"
 	mi_sm_assert_count "\"secret_id\":\"$id\".*\"signature_valid\":true,\"region\":\"$REGION\",\"status\":200" 1
@@ -171,7 +159,7 @@ t_iam_key_secret_derived() {
 t_smtp_username_password() {
 	local id=fetch/smtp-user
 	sm_secret "$id" "$(userpass_spec)"
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	dry_run run
 	assert_fetched "$id" "$SMTP_USER" "$VERSION"
 	mi_sm_assert_count '"target":"secretsmanager.GetSecretValue"' 1
@@ -185,7 +173,7 @@ t_https_ca_bundle() {
 	local id=fetch/https
 	sm_secret tls "$id" "$(userpass_spec)"
 	export AWS_CA_BUNDLE=$MI_CA_DIR/ca.pem
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	dry_run run
 	assert_fetched "$id" "$SMTP_USER" "$VERSION"
 	mi_sm_assert_count "\"secret_id\":\"$id\".*\"status\":200.*\"tls\":true" 1
@@ -194,7 +182,7 @@ t_https_ca_bundle() {
 t_secret_id_from_tag_and_userdata() {
 	local id=fetch/from-tag ud
 	sm_secret "$id" "$(userpass_spec)"
-	postfix_root
+	mi_postfix_root
 	start_imds "{\"tags\": {\"Name\": \"web\", \"mailinit:mode\": \"postfix\", \"mailinit:secret_id\": \"$id\"}}"
 	SECRET_SOURCE=tag dry_run tag
 	SECRET_SOURCE=tag assert_fetched "$id" "$SMTP_USER" "$VERSION"
@@ -213,7 +201,7 @@ t_role_credentials() {
 	local token='RoleSessionTokenFetch//////////+0042='
 	sm_secret "$id" "$(userpass_spec)" "{\"credentials\": [{\"access_key_id\": \"$akid\", \"secret_access_key\": \"$key\", \"session_token\": \"$token\", \"role\": \"fetch-role\"}]}"
 	start_imds "{\"role\": \"fetch-role\", \"credentials\": {\"access_key_id\": \"$akid\", \"secret_access_key\": \"$key\", \"token\": \"$token\", \"code\": \"Success\", \"expiration\": 21600}}"
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	dry_run run
 	assert_fetched "$id" "$SMTP_USER" "$VERSION"
 	assert_no_secret_in_output "$key" "$token"
@@ -228,7 +216,7 @@ t_role_credentials_near_expiry() {
 	local id=fetch/near-expiry role_path="/latest/meta-data/iam/security-credentials/$MI_IMDS_DEFAULT_ROLE"
 	sm_secret "$id" "$(userpass_spec)"
 	start_imds '{"credentials": {"code": "Success", "expiration": 120}}'
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	dry_run run
 	assert_fetched "$id" "$SMTP_USER" "$VERSION"
 	mi_assert_count "\"method\":\"GET\",\"path\":\"$role_path\"" 2
@@ -239,7 +227,7 @@ t_env_credentials_win() {
 	local token='EnvSessionTokenFetch//////////+0007='
 	# the stand-in accepts both the role's and the environment's credentials
 	sm_secret "$id" "$(userpass_spec)" "{\"credentials\": [{\"access_key_id\": \"$MI_IMDS_DEFAULT_AKID\", \"secret_access_key\": \"$MI_IMDS_DEFAULT_SECRET_KEY\", \"session_token\": \"$MI_IMDS_DEFAULT_TOKEN\", \"role\": \"$MI_IMDS_DEFAULT_ROLE\"}, {\"access_key_id\": \"$akid\", \"secret_access_key\": \"$key\", \"session_token\": \"$token\", \"role\": \"ci-role\"}]}"
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	AWS_ACCESS_KEY_ID=$akid AWS_SECRET_ACCESS_KEY=$key AWS_SESSION_TOKEN=$token dry_run run
 	assert_fetched "$id" "$SMTP_USER" "$VERSION"
 	assert_no_secret_in_output "$key" "$token"
@@ -251,7 +239,7 @@ t_env_long_term_no_role() {
 	local id=fetch/env-long-term akid=AKIAFAKEENVLONGTERM1 key='envLongTermSecretKey/+0001abcdefghijklmno'
 	sm_secret "$id" "$(userpass_spec)" "{\"credentials\": [{\"access_key_id\": \"$akid\", \"secret_access_key\": \"$key\", \"user\": \"mailinit-ci\"}]}"
 	start_imds '{"role": null}'
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	AWS_ACCESS_KEY_ID=$akid AWS_SECRET_ACCESS_KEY=$key dry_run run
 	assert_fetched "$id" "$SMTP_USER" "$VERSION"
 	assert_no_secret_in_output "$key"
@@ -264,7 +252,7 @@ t_endpoint_precedence() {
 	other_url=$MI_SM_URL other_log=$MI_SM_LOG
 	sm_secret plain "$id" "$(userpass_spec)"
 	plain_url=$MI_SM_URL plain_log=$MI_SM_LOG
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	# AWS_ENDPOINT_URL_SECRETS_MANAGER wins over AWS_ENDPOINT_URL
 	local before_plain before_other
 	before_plain=$(grep -c '' "$plain_log" || true)
@@ -301,7 +289,7 @@ t_ignore_configured_endpoints() {
 	local other_url=$MI_SM_URL other_log=$MI_SM_LOG before_other
 	sm_secret plain "$id" "$(userpass_spec)"
 	start_imds
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	before_other=$(grep -c '' "$other_log" || true)
 	# belt and braces: should the client use a proxy, it is a closed local port
 	AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true AWS_MAX_ATTEMPTS=1 AWS_ENDPOINT_URL=$other_url \
@@ -323,7 +311,7 @@ t_other_region() {
 	sm_secret "$id" "{\"SecretJSON\": $(secret_json access_key_id "$IAM_KEY_ID" secret_access_key "$IAM_SECRET_KEY")}" \
 		'{"region": "ap-southeast-2"}'
 	start_imds '{"region": "ap-southeast-2", "local_hostname": "ip-10-1-0-10.ap-southeast-2.compute.internal"}'
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	DERIVED_PASSWORD=$(mi_ses_smtp_password "$IAM_SECRET_KEY" "$REGION")
 	dry_run run
 	assert_fetched "$id" "$IAM_KEY_ID"
@@ -333,7 +321,7 @@ t_other_region() {
 t_retry_throttling() {
 	local id=fetch/throttled
 	sm_secret "$id" "$(userpass_spec)" "{\"faults\": [{\"secret\": \"$id\", \"times\": 2, \"action\": \"error\", \"type\": \"ThrottlingException\"}]}"
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	dry_run run
 	assert_fetched "$id" "$SMTP_USER" "$VERSION"
 	mi_sm_assert_count "\"secret_id\":\"$id\"" 3
@@ -344,7 +332,7 @@ t_retry_throttling() {
 t_retry_5xx() {
 	local id=fetch/5xx
 	sm_secret "$id" "$(userpass_spec)" "{\"faults\": [{\"secret\": \"$id\", \"times\": 1, \"action\": \"error\", \"type\": \"InternalServiceError\"}, {\"secret\": \"$id\", \"times\": 1, \"action\": \"error\", \"type\": \"ServiceUnavailable\", \"status\": 503}]}"
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	dry_run run
 	assert_fetched "$id" "$SMTP_USER" "$VERSION"
 	mi_sm_assert_count "\"secret_id\":\"$id\"" 3
@@ -357,7 +345,7 @@ t_expired_token_refresh() {
 	local id=fetch/expired-once role_path="/latest/meta-data/iam/security-credentials/$MI_IMDS_DEFAULT_ROLE"
 	sm_secret "$id" "$(userpass_spec)" "{\"faults\": [{\"secret\": \"$id\", \"times\": 1, \"action\": \"expired_token\"}]}"
 	start_imds
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	dry_run run
 	assert_fetched "$id" "$SMTP_USER" "$VERSION"
 	mi_sm_assert_count "\"secret_id\":\"$id\"" 2
@@ -388,7 +376,7 @@ sys.exit(0 if abs(shift - int(sys.argv[1])) <= 120 else "the second request is n
 }
 
 t_clock_skew() {
-	postfix_root fetch/skew
+	mi_postfix_root fetch/skew
 	skew_case 3600 ahead
 	skew_case -3600 behind
 }
