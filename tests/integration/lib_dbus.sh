@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=bash
 # lib_dbus.sh - the stand-in systemd (peers/fake_systemd.py) for integration tests. Source it
 # after lib.sh:
 #

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
+# (SC2034: MI_RELAY_RC is for the tests.)
 # lib_relay.sh - run the built-in relay (`mailinit relay`) in tests. Source after lib.sh and
 # lib_smtp.sh:
 #

@@ -71,6 +71,7 @@ t_socket_activation() {
 }
 
 t_sighup_rereads_credentials() {
+	# shellcheck disable=SC2119 # no CHECK here (test_relay_privileges passes one)
 	mi_relay_sighup_rotation
 }
 
@@ -82,7 +83,7 @@ minimal_backoff_time = 600s
 maximal_backoff_time = 600s'
 	mi_start_relay
 	for n in 1 2 3; do
-		mi_run s$n swaks --server "127.0.0.1:$MI_RELAY_PORT" --from "q$n@example.com" --to r@example.net
+		mi_run "s$n" swaks --server "127.0.0.1:$MI_RELAY_PORT" --from "q$n@example.com" --to r@example.net
 		mi_assert_rc 0
 	done
 	mi_relay_wait_log 'status=deferred \(451 4.3.0 try later\)' 3 20

@@ -7,7 +7,7 @@
 # delivers, re-reads rotated credentials on SIGHUP, and the spool it was given is mailinit's
 # (0710 mailinit:mailinit-drop; maildrop mailinit:mailinit-drop 1730), root-owned leftovers included. A mail_owner
 # that does not exist, or is root, is refused with exit 78 naming the key.
-# shellcheck disable=SC2317,SC2031 # scenario functions run through mi_scenario, in subshells
+# shellcheck disable=SC2317,SC2031,SC2119 # scenario functions run through mi_scenario, in subshells
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_smtp.sh"
@@ -37,7 +37,7 @@ assert_unprivileged() {
 		got=$(status_field "$task" Groups)
 		[[ $got == "$drop" ]] || mi_fail "$task: Groups '$got', want '$drop' (mailinit-drop)"
 		for field in CapInh CapPrm CapEff CapBnd CapAmb; do
-			got=$(status_field "$task" $field)
+			got=$(status_field "$task" "$field")
 			[[ $got == 0000000000000000 ]] || mi_fail "$task: $field $got, want none"
 		done
 		got=$(status_field "$task" NoNewPrivs)
