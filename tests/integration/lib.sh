@@ -19,7 +19,8 @@
 #
 # Environment: MAILINIT (the binary under test; default $MAILINIT_SOURCE_DIR/build/mailinit),
 # MAILINIT_SOURCE_DIR (default: two levels above this file), MAILINIT_BUILD_DIR,
-# MI_KEEP=1 keeps $MI_TMP after the test, MI_RUN_TIMEOUT (seconds, default 60) bounds mi_run.
+# MI_KEEP=1 keeps $MI_TMP after the test, MI_RUN_TIMEOUT (seconds, default 60) bounds mi_run,
+# MI_SCENARIOS (scenario names separated by spaces) runs only those scenarios.
 
 MI_PYTHON=/usr/bin/python3
 MI_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -71,6 +72,27 @@ mi__forget() {
 	done <"$MI_TMP/.pids"
 	printf '%s\n' "${left[@]}" | grep . >"$MI_TMP/.pids.new" || true
 	mv -f "$MI_TMP/.pids.new" "$MI_TMP/.pids"
+}
+
+# mi__drop_peer PID - forget a stopped peer: out of MI_PIDS and $MI_TMP/.pids.
+mi__drop_peer() {
+	local pid
+	local -a left=()
+	for pid in "${MI_PIDS[@]}"; do
+		[[ $pid == "$1" ]] || left+=("$pid")
+	done
+	MI_PIDS=("${left[@]}")
+	mi__forget "$1"
+}
+
+# mi__stop_peer VARIABLE - stop the peer whose PID the variable holds (none when empty) and
+# forget it (mi__kill, mi__drop_peer); the variable is emptied.
+mi__stop_peer() {
+	local pid=${!1:-}
+	[[ -n $pid ]] || return 0
+	mi__kill "$pid"
+	mi__drop_peer "$pid"
+	printf -v "$1" '%s' ''
 }
 
 # mi__cleanup - the EXIT trap: stop every peer started through the library (by PID, also those
@@ -159,9 +181,11 @@ mi__scenario_cleanup() {
 # mi_scenario NAME FUNC [ARG...] - run one scenario in a subshell (errexit on), in its own
 # directory $MI_TMP/NAME ($MI_DIR, the working directory); its peers are stopped at its end.
 # Prints "ok: NAME" or "FAIL..." lines; the script goes on with the next scenario.
+# Nothing runs when MI_SCENARIOS is set and does not name NAME.
 mi_scenario() {
 	local name=$1 rc start end
 	shift
+	[[ -z ${MI_SCENARIOS:-} || " $MI_SCENARIOS " == *" $name "* ]] || return 0
 	start=${EPOCHREALTIME/[.,]/}
 	echo "=== $name"
 	set +e
@@ -255,16 +279,7 @@ mi_start_imds() {
 
 # mi_stop_imds - stop the stand-in IMDS started last (to reuse the test for another config).
 mi_stop_imds() {
-	[[ -n ${MI_IMDS_PID:-} ]] || return 0
-	local pid
-	local -a left=()
-	mi__kill "$MI_IMDS_PID"
-	mi__forget "$MI_IMDS_PID"
-	for pid in "${MI_PIDS[@]}"; do
-		[[ $pid == "$MI_IMDS_PID" ]] || left+=("$pid")
-	done
-	MI_PIDS=("${left[@]}")
-	MI_IMDS_PID=
+	mi__stop_peer MI_IMDS_PID
 }
 
 # mi_closed_port - print a loopback TCP port on which nothing listens (bound, then closed).

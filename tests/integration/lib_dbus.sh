@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=bash
 # lib_dbus.sh - the stand-in systemd (peers/fake_systemd.py) for integration tests. Source it
 # after lib.sh:
 #
@@ -66,16 +67,7 @@ mi_start_fake_systemd() {
 
 # mi_stop_fake_systemd - stop the stand-in systemd started last (its bus goes away with it).
 mi_stop_fake_systemd() {
-	[[ -n ${MI_SYSTEMD_PID:-} ]] || return 0
-	local pid
-	local -a left=()
-	mi__kill "$MI_SYSTEMD_PID"
-	mi__forget "$MI_SYSTEMD_PID"
-	for pid in "${MI_PIDS[@]}"; do
-		[[ $pid == "$MI_SYSTEMD_PID" ]] || left+=("$pid")
-	done
-	MI_PIDS=("${left[@]}")
-	MI_SYSTEMD_PID=
+	mi__stop_peer MI_SYSTEMD_PID
 }
 
 # mi_systemd_calls [REGEX] - print the method calls of the call log without their time stamps

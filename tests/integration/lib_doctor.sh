@@ -1,10 +1,16 @@
 # SPDX-License-Identifier: MIT
-# shellcheck shell=bash disable=SC2034
+# shellcheck shell=bash disable=SC2034 source-path=SCRIPTDIR
 # lib_doctor.sh - what test_doctor.sh and test_doctor_records.sh share: the stand-ins of the
 # whole mail path started once per test (Secrets Manager, DNS, systemd), setup (IMDS, the
 # SES-like upstream, the root's mailinit.conf, the built-in relay), and assertions on
-# `mailinit doctor --json`. Source after lib.sh, lib_secrets.sh, lib_smtp.sh, lib_relay.sh,
-# lib_dns.sh and lib_dbus.sh, and after mi_init; it skips (77) when a stand-in is missing.
+# `mailinit doctor --json`. Source after lib.sh and mi_init; it sources lib_secrets.sh,
+# lib_smtp.sh, lib_relay.sh, lib_dns.sh and lib_dbus.sh, and skips (77) when a stand-in is missing.
+
+. "$MI_LIB_DIR/lib_secrets.sh"
+. "$MI_LIB_DIR/lib_smtp.sh"
+. "$MI_LIB_DIR/lib_relay.sh"
+. "$MI_LIB_DIR/lib_dns.sh"
+. "$MI_LIB_DIR/lib_dbus.sh"
 
 mi_require_secretsmanager
 mi_require_fake_smtp

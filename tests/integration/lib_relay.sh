@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
+# (SC2034: MI_RELAY_RC is for the tests.)
 # lib_relay.sh - run the built-in relay (`mailinit relay`) in tests. Source after lib.sh and
 # lib_smtp.sh:
 #
@@ -13,16 +14,22 @@
 #   mi_start_relay                      # starts it, waits until it accepts; MI_RELAY_PID, MI_RELAY_LOG
 #   mi_stop_relay [SIGNAL]              # TERM by default; waits for the exit
 #   mi_relay_wait_log REGEX [COUNT] [TIMEOUT]
+#   mi_relay_sighup_rotation [CHECK...] # the scenario "SIGHUP re-reads rotated credentials"
+#
+# firstboot in builtin mode, with a stand-in systemd (lib_dbus.sh) that restarts the relay:
+#   mi_firstboot_relay_setup CONF-LINE...   # MI_RELAY_ROOT, MI_RELAY_PORT; relay.log, relay.pid
+#   mi_firstboot_relay_stop                 # stops the relay the stand-in systemd started
 
 : "${MI_PYTHON:=/usr/bin/python3}"
 
-# mi_free_port - a TCP port on 127.0.0.1 that nothing listens on now
+# mi_free_port - a TCP port on 127.0.0.1 that nothing listens on now (lib.sh's mi_closed_port)
 mi_free_port() {
-	"$MI_PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	mi_closed_port
 }
 
-mi_relay_setup() {
-	local extra=${1:-}
+# mi__relay_dirs - the relay's root $MI_DIR/root (etc/mailinit, var/spool) and a free loopback
+# port for it; exports MI_RELAY_ROOT, MI_RELAY_PORT, MI_RELAY_SPOOL.
+mi__relay_dirs() {
 	mi_ensure_system_users
 	# the relay runs as mailinit after binding: the test's directories must be searchable
 	chmod go+x "$MI_TMP" "$MI_DIR"
@@ -30,20 +37,38 @@ mi_relay_setup() {
 	MI_RELAY_PORT=$(mi_free_port)
 	MI_RELAY_SPOOL=$MI_RELAY_ROOT/var/spool/mailinit
 	mkdir -p "$MI_RELAY_ROOT/etc/mailinit" "$MI_RELAY_ROOT/var/spool"
-	cat >"$MI_RELAY_ROOT/etc/mailinit/mailinit.conf" <<-EOF
-		relayhost = [127.0.0.1]:${MI_SMTP_PORT:?start the upstream first}
-		tls_ca_file = ${MI_TEST_CA:-/etc/ssl/certs/ca-certificates.crt}
-		listen = 127.0.0.1:$MI_RELAY_PORT
-		mynetworks = 127.0.0.1/32
-		myhostname = relay.test
-		mydomain = example.com
-		minimal_backoff_time = 1s
-		maximal_backoff_time = 2s
-		$extra
-	EOF
 	export MI_RELAY_ROOT MI_RELAY_PORT MI_RELAY_SPOOL
 }
 
+# mi__relay_root EXTRA-CONF-LINES TRANSPORT-LINE... - mi__relay_dirs, and a mailinit.conf of
+# the TRANSPORT-LINEs (where the relay delivers), its listen address, mynetworks, test names,
+# quick retries, then EXTRA-CONF-LINES (later lines win).
+mi__relay_root() {
+	local extra=$1
+	shift
+	mi__relay_dirs
+	{
+		printf '%s\n' "$@"
+		cat <<-EOF
+			listen = 127.0.0.1:$MI_RELAY_PORT
+			mynetworks = 127.0.0.1/32
+			myhostname = relay.test
+			mydomain = example.com
+			minimal_backoff_time = 1s
+			maximal_backoff_time = 2s
+			$extra
+		EOF
+	} >"$MI_RELAY_ROOT/etc/mailinit/mailinit.conf"
+}
+
+# mi_relay_setup [EXTRA-CONF-LINES] - a relay root (mi__relay_root) that relays to the upstream
+# started with mi_start_fake_smtp, trusting MI_TEST_CA.
+mi_relay_setup() {
+	mi__relay_root "${1:-}" "relayhost = [127.0.0.1]:${MI_SMTP_PORT:?start the upstream first}" \
+		"tls_ca_file = ${MI_TEST_CA:-/etc/ssl/certs/ca-certificates.crt}"
+}
+
+# mi_relay_credentials USER PASS - the root's credentials file, as firstboot writes it
 mi_relay_credentials() {
 	local file=$MI_RELAY_ROOT/etc/mailinit/credentials
 	(
@@ -55,6 +80,48 @@ mi_relay_credentials() {
 	)
 }
 
+# mi_firstboot_relay_setup CONF-LINE... - a root for `mailinit firstboot` in builtin mode
+# (mi__relay_dirs) whose mailinit.conf has mode = builtin, the CONF-LINEs, mydomain
+# example.com, notify_to ops@example.com and the relay's listen address; and a stand-in systemd
+# (lib_dbus.sh) whose RestartUnit("mailinit-relay.service") does what `systemctl restart` would:
+# stop the relay of $MI_DIR/relay.pid, start `mailinit relay` on the root (log
+# $MI_DIR/relay.log, PID in relay.pid) and wait until it has started.
+mi_firstboot_relay_setup() {
+	mi__relay_dirs
+	cat >"$MI_DIR/restart-relay.sh" <<-EOF
+		#!/bin/bash
+		[[ -s relay.pid ]] && kill \$(cat relay.pid) 2>/dev/null && sleep 0.5
+		setsid "$MAILINIT" relay --root "$MI_RELAY_ROOT" >>"$MI_DIR/relay.log" 2>&1 </dev/null &
+		echo \$! >"$MI_DIR/relay.pid"
+		for i in \$(seq 100); do grep -q 'relay .* started' "$MI_DIR/relay.log" 2>/dev/null && exit 0; sleep 0.1; done
+		exit 1
+	EOF
+	chmod +x "$MI_DIR/restart-relay.sh"
+	cat >"$MI_DIR/systemd.json" <<-EOF
+		{"results": {"mailinit-relay.service": "done"},
+		 "commands": {"mailinit-relay.service": ["$MI_DIR/restart-relay.sh"]}}
+	EOF
+	mi_start_fake_systemd "$MI_DIR/systemd.json"
+	{
+		echo 'mode = builtin'
+		printf '%s\n' "$@"
+		cat <<-EOF
+			mydomain = example.com
+			notify_to = ops@example.com
+			listen = 127.0.0.1:$MI_RELAY_PORT
+			mynetworks = 127.0.0.1/32
+		EOF
+	} >"$MI_RELAY_ROOT/etc/mailinit/mailinit.conf"
+}
+
+# mi_firstboot_relay_stop - stop the relay the stand-in systemd of mi_firstboot_relay_setup
+# started (it runs in a session of its own: no peer of lib.sh's); for a scenario's EXIT trap.
+mi_firstboot_relay_stop() {
+	[[ -s $MI_DIR/relay.pid ]] && kill "$(cat "$MI_DIR/relay.pid")" 2>/dev/null
+	return 0
+}
+
+# mi_start_relay - start `mailinit relay` on $MI_RELAY_ROOT; wait until its log says it started
 mi_start_relay() {
 	local i
 	MI_RELAY_LOG=$MI_DIR/relay.log
@@ -78,6 +145,7 @@ mi_start_relay() {
 	export MI_RELAY_PID MI_RELAY_LOG
 }
 
+# mi_stop_relay [SIGNAL] - signal the relay (TERM by default), wait; its exit code in MI_RELAY_RC
 mi_stop_relay() {
 	local sig=${1:-TERM} i
 	[[ -n ${MI_RELAY_PID:-} ]] || return 0
@@ -103,6 +171,31 @@ mi_relay_wait_log() {
 	echo "--- relay log ($MI_RELAY_LOG):"
 	tail -n 40 "$MI_RELAY_LOG"
 	mi_fail "the relay log has $n line(s) matching /$regex/ after ${limit}s, want $want"
+}
+
+# mi_relay_sighup_rotation [CHECK...] - a scenario: the relay, started with an old password the
+# upstream no longer takes, defers a message; the rotated credentials, SIGHUP and a flush
+# deliver it without a restart. CHECK... (a command) runs with the relay's PID appended right
+# after the start and at the end.
+mi_relay_sighup_rotation() {
+	mi_start_fake_smtp '{"users": {"AKIAHUP": "new-password-after-rotation"}}'
+	mi_relay_setup 'maximal_backoff_time = 600s
+minimal_backoff_time = 600s'
+	mi_relay_credentials AKIAHUP 'old-password'
+	mi_start_relay
+	(($# == 0)) || "$@" "$MI_RELAY_PID"
+	mi_run s1 swaks --server "127.0.0.1:$MI_RELAY_PORT" --from a@example.com --to b@example.net
+	mi_assert_rc 0
+	mi_relay_wait_log 'status=deferred' 1 20
+	# rotated credentials, then SIGHUP and a flush: delivered without a restart
+	mi_relay_credentials AKIAHUP 'new-password-after-rotation'
+	kill -HUP "$MI_RELAY_PID"
+	mi_relay_wait_log 'Configuration and credentials read again' 1 20
+	mi_run fl "$MAILINIT" queue --root "$MI_RELAY_ROOT" flush
+	mi_assert_rc 0
+	mi_smtp_wait_count 1 30
+	kill -0 "$MI_RELAY_PID" || mi_fail "the relay died"
+	(($# == 0)) || "$@" "$MI_RELAY_PID"
 }
 
 # Local submission (sendmail, the setgid postdrop helper, unprivileged users):

@@ -61,27 +61,27 @@ mi_test_ca() {
 	export MI_CA_DIR
 }
 
-# mi_sm_config FILE [JSON-OBJECT] - write (atomically: the stand-in notices the new file)
-# a stand-in Secrets Manager configuration: region eu-west-1, the stand-in IMDS's default
-# role credentials, no secrets, no faults; the top-level keys of JSON-OBJECT replace these.
-# Convenience: a secret given as {"SecretJSON": VALUE, ...} gets SecretString = VALUE as
-# compact JSON text.
-mi_sm_config() {
-	local file=$1 overrides=${2:-'{}'}
-	"$MI_PYTHON" - "$file" "$overrides" <<'EOF' || mi_fail "mi_sm_config: bad JSON: $overrides"
+# mi_aws_stand_in_config FILE DEFAULTS OVERRIDES - write (atomically: the stand-in notices
+# the new file) the configuration of a stand-in AWS service (Secrets Manager, SES API v2):
+# region eu-west-1, the stand-in IMDS's default role credentials, no faults, then the
+# top-level keys of the JSON objects DEFAULTS and OVERRIDES in turn. A secret given as
+# {"SecretJSON": VALUE, ...} gets SecretString = VALUE as compact JSON text. Status 1 on bad JSON.
+mi_aws_stand_in_config() {
+	"$MI_PYTHON" - "$1" "$2" "$3" "$MI_IMDS_DEFAULT_AKID" "$MI_IMDS_DEFAULT_SECRET_KEY" \
+		"$MI_IMDS_DEFAULT_TOKEN" "$MI_IMDS_DEFAULT_ROLE" <<'EOF'
 import json, os, sys
-path, overrides = sys.argv[1:]
+path, defaults, overrides, key_id, secret_key, token, role = sys.argv[1:]
 config = {
     "region": "eu-west-1",
     "credentials": [{
-        "access_key_id": "ASIAFAKEIMDS00000001",
-        "secret_access_key": "fakeSecretAccessKeyFromTheStandInImds0001",
-        "session_token": "FakeSessionTokenFromTheStandInImds//////////0001=",
-        "role": "mailinit-test-role",
+        "access_key_id": key_id,
+        "secret_access_key": secret_key,
+        "session_token": token,
+        "role": role,
     }],
-    "secrets": {},
     "faults": [],
 }
+config.update(json.loads(defaults))
 config.update(json.loads(overrides))
 for spec in (config.get("secrets") or {}).values():
     if isinstance(spec, dict) and "SecretJSON" in spec:
@@ -90,6 +90,41 @@ tmp = path + ".tmp"
 with open(tmp, "w") as f:
     json.dump(config, f, indent=2)
 os.replace(tmp, path)
+EOF
+}
+
+# mi_sm_config FILE [JSON-OBJECT] - write a stand-in Secrets Manager configuration
+# (mi_aws_stand_in_config): region eu-west-1, the stand-in IMDS's default role credentials,
+# no secrets, no faults; the top-level keys of JSON-OBJECT replace these.
+mi_sm_config() {
+	local file=$1 overrides=${2:-'{}'}
+	mi_aws_stand_in_config "$file" '{"secrets": {}}' "$overrides" ||
+		mi_fail "mi_sm_config: bad JSON: $overrides"
+}
+
+# mi_postfix_root [SECRET-ID] - the --root $MI_DIR/root for firstboot in Postfix mode: the
+# image's main.cf, and with SECRET-ID a mailinit.conf with mode = postfix and secret_id.
+mi_postfix_root() {
+	mkdir -p "$MI_DIR/root/etc/postfix"
+	printf '# main.cf of the image\nmyhostname = localhost\n' >"$MI_DIR/root/etc/postfix/main.cf"
+	if [[ -n ${1:-} ]]; then
+		mi_write_conf "mode = postfix
+secret_id = $1
+"
+	fi
+}
+
+# mi_ses_smtp_password SECRET-KEY REGION - print the SES SMTP password derived from an IAM
+# secret key, computed with Python's hmac/hashlib/base64 (an oracle independent of mailinit).
+mi_ses_smtp_password() {
+	"$MI_PYTHON" - "$1" "$2" <<'EOF'
+import base64, hashlib, hmac, sys
+def sign(key, msg):
+    return hmac.new(key, msg.encode(), hashlib.sha256).digest()
+k = sign(("AWS4" + sys.argv[1]).encode(), "11111111")
+for part in (sys.argv[2], "ses", "aws4_request", "SendRawEmail"):
+    k = sign(k, part)
+print(base64.b64encode(b"\x04" + k).decode())
 EOF
 }
 

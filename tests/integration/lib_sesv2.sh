@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # lib_sesv2.sh - the stand-in SES API v2 (peers/fake_sesv2.py) for integration tests. Source it
-# after lib.sh (and lib_secrets.sh, for mi_test_ca); call mi_init first:
+# after lib.sh and lib_secrets.sh (mi_test_ca, mi_aws_stand_in_config); call mi_init first:
 #
 #   mi_require_sesv2                     # exit 77 without python3-botocore
 #   mi_sesv2_config ses.json '{"faults": [...]}'
@@ -24,29 +24,12 @@ mi_require_sesv2() {
 	[[ -f $MI_PEERS_DIR/fake_sesv2.py ]] || mi_skip "peers/fake_sesv2.py is missing"
 }
 
-# mi_sesv2_config FILE [JSON-OBJECT] - write (atomically) a stand-in configuration: region
-# eu-west-1, the stand-in IMDS's default role credentials, no faults; the top-level keys of
-# JSON-OBJECT replace these.
+# mi_sesv2_config FILE [JSON-OBJECT] - write a stand-in configuration (lib_secrets.sh's
+# mi_aws_stand_in_config): region eu-west-1, the stand-in IMDS's default role credentials, no
+# faults; the top-level keys of JSON-OBJECT replace these.
 mi_sesv2_config() {
 	local file=$1 overrides=${2:-'{}'}
-	"$MI_PYTHON" - "$file" "$overrides" <<'EOF' || mi_fail "mi_sesv2_config: bad JSON: $overrides"
-import json, os, sys
-path, overrides = sys.argv[1:]
-config = {
-    "region": "eu-west-1",
-    "credentials": [{
-        "access_key_id": "ASIAFAKEIMDS00000001",
-        "secret_access_key": "fakeSecretAccessKeyFromTheStandInImds0001",
-        "session_token": "FakeSessionTokenFromTheStandInImds//////////0001=",
-        "role": "mailinit-test-role",
-    }],
-    "faults": [],
-}
-config.update(json.loads(overrides))
-with open(path + ".tmp", "w") as f:
-    json.dump(config, f, indent=2)
-os.replace(path + ".tmp", path)
-EOF
+	mi_aws_stand_in_config "$file" '{}' "$overrides" || mi_fail "mi_sesv2_config: bad JSON: $overrides"
 }
 
 # mi_start_sesv2 CONFIG [--tls] - start the stand-in and wait (up to 30 s) until it listens.
@@ -113,24 +96,5 @@ mi_sesv2_wait_count() {
 # mi_sesv2_relay_setup [EXTRA-CONF-LINES] - a relay root (mailinit.conf) that delivers with the
 # SES API in eu-west-1; exports MI_RELAY_ROOT, MI_RELAY_PORT, MI_RELAY_SPOOL (see lib_relay.sh).
 mi_sesv2_relay_setup() {
-	local extra=${1:-}
-	MI_RELAY_ROOT=$MI_DIR/root
-	MI_RELAY_PORT=$(mi_free_port)
-	MI_RELAY_SPOOL=$MI_RELAY_ROOT/var/spool/mailinit
-	mkdir -p "$MI_RELAY_ROOT/etc/mailinit" "$MI_RELAY_ROOT/var/spool"
-	# the relay switches to mailinit once bound: the directories must be searchable for it
-	mi_ensure_system_users
-	chmod go+x "$MI_TMP" "$MI_DIR"
-	cat >"$MI_RELAY_ROOT/etc/mailinit/mailinit.conf" <<-EOF
-		relay_transport = ses-api
-		region = eu-west-1
-		listen = 127.0.0.1:$MI_RELAY_PORT
-		mynetworks = 127.0.0.1/32
-		myhostname = relay.test
-		mydomain = example.com
-		minimal_backoff_time = 1s
-		maximal_backoff_time = 2s
-		$extra
-	EOF
-	export MI_RELAY_ROOT MI_RELAY_PORT MI_RELAY_SPOOL
+	mi__relay_root "${1:-}" 'relay_transport = ses-api' 'region = eu-west-1'
 }

@@ -54,19 +54,6 @@ mi__smtp_register_pid() {
 	echo "$1" >>"$MI_TMP/.pids"
 }
 
-# mi__smtp_unregister_pid PID - forget a stopped PID (so no reused PID is signalled later).
-mi__smtp_unregister_pid() {
-	local pid
-	local -a left=()
-	for pid in "${MI_PIDS[@]}"; do
-		[[ $pid == "$1" ]] || left+=("$pid")
-	done
-	MI_PIDS=("${left[@]}")
-	if declare -F mi__forget >/dev/null; then
-		mi__forget "$1"
-	fi
-}
-
 # mi__pid_alive PID - PID exists and is not a zombie (a daemonized Postfix master may be
 # left unreaped by a container's PID 1, and `kill -0` succeeds on zombies).
 mi__pid_alive() {
@@ -87,16 +74,6 @@ mi__pgrp_alive() {
 		[[ ${rest[2]:-} == "$1" && ${rest[0]:-Z} != Z ]] && return 0
 	done
 	return 1
-}
-
-# mi__smtp_free_port - a loopback TCP port nothing listens on (bound, then closed).
-mi__smtp_free_port() {
-	"$MI_PYTHON" -c '
-import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
 }
 
 # mi_require_fake_smtp - exit 77 unless python3-aiosmtpd is importable by $MI_PYTHON.
@@ -234,18 +211,7 @@ mi_start_fake_smtp() {
 
 # mi_stop_fake_smtp - stop the stand-in SMTP server started last.
 mi_stop_fake_smtp() {
-	local pid=${MI_SMTP_PID:-} i
-	[[ -n $pid ]] || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 60; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-	mi__smtp_unregister_pid "$pid"
-	MI_SMTP_PID=
-	return 0
+	mi__stop_peer MI_SMTP_PID
 }
 
 # mi_smtp_count - print how many messages the stand-in upstream ($MI_SMTP_MAILDIR) accepted.
@@ -300,8 +266,8 @@ mi_postfix_init() {
 	chown postfix:postfix "$base/data"
 	chmod 0700 "$base/data"
 	: >"$base/maillog"
-	port=$(mi__smtp_free_port)
-	closed=$(mi__smtp_free_port)
+	port=$(mi_closed_port)
+	closed=$(mi_closed_port)
 	echo "$port" >"$base/port"
 	cat >"$base/conf/main.cf" <<EOF
 # Private Postfix instance of a mailinit integration test (tests/integration/lib_smtp.sh).
@@ -483,7 +449,7 @@ mi_stop_postfix() {
 		sleep 0.05
 	done
 	mi__pgrp_alive "$pid" && kill -KILL -- "-$pid" 2>/dev/null
-	mi__smtp_unregister_pid "$pid"
+	mi__drop_peer "$pid"
 	return 0
 }
 

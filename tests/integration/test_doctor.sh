@@ -14,11 +14,6 @@
 # shellcheck disable=SC2317,SC2031 # scenario functions run through mi_scenario, in subshells
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lib_secrets.sh"
-. "$(dirname "$0")/lib_smtp.sh"
-. "$(dirname "$0")/lib_relay.sh"
-. "$(dirname "$0")/lib_dns.sh"
-. "$(dirname "$0")/lib_dbus.sh"
 mi_init
 . "$MI_LIB_DIR/lib_doctor.sh"
 

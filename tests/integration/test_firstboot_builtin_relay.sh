@@ -25,7 +25,7 @@ json_field() {
 }
 
 # setup UPSTREAM-EXTRA-JSON - upstream, secret, metadata, a systemd whose restart job starts
-# the relay under the root, and mailinit.conf
+# the relay under the root, and mailinit.conf (mi_firstboot_relay_setup)
 setup() {
 	mi_start_fake_smtp "{\"users\": {\"$USER\": \"$PASS\"}${1:+, $1}}"
 	mi_sm_config sm.json "{\"secrets\": {\"mailinit/ses-smtp\": {\"SecretJSON\":
@@ -33,47 +33,13 @@ setup() {
 	mi_start_secretsmanager sm.json
 	mi_imds_config imds.json
 	mi_start_imds imds.json
-	MI_RELAY_ROOT=$MI_DIR/root
-	MI_RELAY_PORT=$(mi_free_port)
-	mkdir -p "$MI_RELAY_ROOT/etc/mailinit" "$MI_RELAY_ROOT/var/spool"
-	# the relay switches to mailinit once bound: the directories must be searchable for it
-	mi_ensure_system_users
-	chmod go+x "$MI_TMP" "$MI_DIR"
-	# what `systemctl restart mailinit-relay` would do: stop the old one, start the new one
-	cat >restart-relay.sh <<-EOF
-		#!/bin/bash
-		[[ -s relay.pid ]] && kill \$(cat relay.pid) 2>/dev/null && sleep 0.5
-		setsid "$MAILINIT" relay --root "$MI_RELAY_ROOT" >>"$MI_DIR/relay.log" 2>&1 </dev/null &
-		echo \$! >"$MI_DIR/relay.pid"
-		for i in \$(seq 100); do grep -q 'relay .* started' "$MI_DIR/relay.log" 2>/dev/null && exit 0; sleep 0.1; done
-		exit 1
-	EOF
-	chmod +x restart-relay.sh
-	cat >systemd.json <<-EOF
-		{"results": {"mailinit-relay.service": "done"},
-		 "commands": {"mailinit-relay.service": ["$MI_DIR/restart-relay.sh"]}}
-	EOF
-	mi_start_fake_systemd systemd.json
-	cat >"$MI_RELAY_ROOT/etc/mailinit/mailinit.conf" <<-EOF
-		mode = builtin
-		secret_id = mailinit/ses-smtp
-		mydomain = example.com
-		notify_to = ops@example.com
-		relayhost = [127.0.0.1]:$MI_SMTP_PORT
-		tls_ca_file = $MI_TEST_CA
-		listen = 127.0.0.1:$MI_RELAY_PORT
-		mynetworks = 127.0.0.1/32
-	EOF
-}
-
-stop_relay() {
-	[[ -s $MI_DIR/relay.pid ]] && kill "$(cat "$MI_DIR/relay.pid")" 2>/dev/null
-	return 0
+	mi_firstboot_relay_setup 'secret_id = mailinit/ses-smtp' "relayhost = [127.0.0.1]:$MI_SMTP_PORT" \
+		"tls_ca_file = $MI_TEST_CA"
 }
 
 t_confirmation_sent_through_the_relay() {
 	setup
-	trap 'stop_relay; mi__scenario_cleanup' EXIT
+	trap 'mi_firstboot_relay_stop; mi__scenario_cleanup' EXIT
 	mi_run run "$MAILINIT" firstboot --root "$MI_RELAY_ROOT"
 	mi_assert_rc 0
 	local state=$MI_RELAY_ROOT/var/lib/mailinit/status.json
@@ -101,7 +67,7 @@ t_confirmation_sent_through_the_relay() {
 
 t_confirmation_refused_by_ses() {
 	setup '"faults": [{"stage": "data_end", "reply": "554 Message rejected: Email address is not verified. The following identities failed the check in region EU-WEST-1: postmaster@example.com"}]'
-	trap 'stop_relay; mi__scenario_cleanup' EXIT
+	trap 'mi_firstboot_relay_stop; mi__scenario_cleanup' EXIT
 	mi_run run "$MAILINIT" firstboot --root "$MI_RELAY_ROOT"
 	mi_assert_rc 69
 	mi_assert_grep run.err '^mailinit: error: The relayhost refused the confirmation mail: 554 Message rejected: Email address is not verified'

@@ -22,6 +22,7 @@ json_field() {
 }
 
 # setup - metadata, the SES API, a systemd whose restart job starts the relay, mailinit.conf
+# (mi_firstboot_relay_setup)
 setup() {
 	mi_imds_config imds.json
 	mi_start_imds imds.json
@@ -30,44 +31,12 @@ setup() {
 	# nothing listens there: any Secrets Manager request would fail the run
 	AWS_ENDPOINT_URL_SECRETS_MANAGER=http://127.0.0.1:$(mi_closed_port)
 	export AWS_ENDPOINT_URL_SECRETS_MANAGER
-	MI_RELAY_ROOT=$MI_DIR/root
-	MI_RELAY_PORT=$(mi_free_port)
-	mkdir -p "$MI_RELAY_ROOT/etc/mailinit" "$MI_RELAY_ROOT/var/spool"
-	# the relay switches to mailinit once bound: the directories must be searchable for it
-	mi_ensure_system_users
-	chmod go+x "$MI_TMP" "$MI_DIR"
-	cat >restart-relay.sh <<-EOF
-		#!/bin/bash
-		[[ -s relay.pid ]] && kill \$(cat relay.pid) 2>/dev/null && sleep 0.5
-		setsid "$MAILINIT" relay --root "$MI_RELAY_ROOT" >>"$MI_DIR/relay.log" 2>&1 </dev/null &
-		echo \$! >"$MI_DIR/relay.pid"
-		for i in \$(seq 100); do grep -q 'relay .* started' "$MI_DIR/relay.log" 2>/dev/null && exit 0; sleep 0.1; done
-		exit 1
-	EOF
-	chmod +x restart-relay.sh
-	cat >systemd.json <<-EOF
-		{"results": {"mailinit-relay.service": "done"},
-		 "commands": {"mailinit-relay.service": ["$MI_DIR/restart-relay.sh"]}}
-	EOF
-	mi_start_fake_systemd systemd.json
-	cat >"$MI_RELAY_ROOT/etc/mailinit/mailinit.conf" <<-EOF
-		mode = builtin
-		relay_transport = ses-api
-		mydomain = example.com
-		notify_to = ops@example.com
-		listen = 127.0.0.1:$MI_RELAY_PORT
-		mynetworks = 127.0.0.1/32
-	EOF
-}
-
-stop_relay() {
-	[[ -s $MI_DIR/relay.pid ]] && kill "$(cat "$MI_DIR/relay.pid")" 2>/dev/null
-	return 0
+	mi_firstboot_relay_setup 'relay_transport = ses-api'
 }
 
 t_confirmation_sent_with_the_ses_api() {
 	setup
-	trap 'stop_relay; mi__scenario_cleanup' EXIT
+	trap 'mi_firstboot_relay_stop; mi__scenario_cleanup' EXIT
 	mi_run run "$MAILINIT" firstboot --root "$MI_RELAY_ROOT"
 	mi_assert_rc 0
 	mi_assert_grep run.err 'relay_transport = ses-api: no SMTP credentials to fetch, the relay signs SES API requests with the instance role'

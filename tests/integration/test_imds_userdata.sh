@@ -44,6 +44,19 @@ rss_limit_kb() {
 	echo $((MI_RSS_KB + 16384))
 }
 
+# assert_refused_bounded WHAT - a dry-run refuses the user-data WHAT (exit 65, the error names
+# user-data) within 5 s and with a peak RSS under rss_limit_kb.
+assert_refused_bounded() {
+	local what=$1 limit
+	limit=$(rss_limit_kb)
+	mi_run_rss run "$MAILINIT" firstboot --dry-run --root "$MI_DIR/root"
+	mi_assert_rc 65
+	mi_assert_error 'user-data'
+	mi_assert_faster 5000
+	echo "($what: ${MI_ELAPSED_MS} ms, peak RSS ${MI_RSS_KB} KiB, limit ${limit} KiB)"
+	((MI_RSS_KB < limit)) || mi_fail "peak RSS ${MI_RSS_KB} KiB for $what (want < ${limit} KiB)"
+}
+
 t_none() {
 	mi_imds_config imds.json
 	mi_start_imds imds.json
@@ -184,14 +197,7 @@ t_50mb() {
 	mi_imds_config imds.json '{"faults": [{"path": "/latest/user-data", "action": "big",
 		"size": 52428800, "fill": " "}]}'
 	mi_start_imds imds.json
-	local limit
-	limit=$(rss_limit_kb)
-	mi_run_rss run "$MAILINIT" firstboot --dry-run --root "$MI_DIR/root"
-	mi_assert_rc 65
-	mi_assert_error 'user-data'
-	mi_assert_faster 5000
-	echo "(50 MB user-data: ${MI_ELAPSED_MS} ms, peak RSS ${MI_RSS_KB} KiB, limit ${limit} KiB)"
-	((MI_RSS_KB < limit)) || mi_fail "peak RSS ${MI_RSS_KB} KiB for a 50 MB user-data (want < ${limit} KiB)"
+	assert_refused_bounded "a 50 MB user-data"
 }
 
 t_gzip_bomb() {
@@ -201,14 +207,7 @@ body = b"{\"mailinit\": {\"mode\": \"" + b"a" * (50 * 1024 * 1024) + b"\"}}"
 open(sys.argv[1], "wb").write(gzip.compress(body, 9))
 ' ud
 	with_user_data ud
-	local limit
-	limit=$(rss_limit_kb)
-	mi_run_rss run "$MAILINIT" firstboot --dry-run --root "$MI_DIR/root"
-	mi_assert_rc 65
-	mi_assert_error 'user-data'
-	mi_assert_faster 5000
-	echo "(gzip bomb of $(stat -c %s ud) bytes: ${MI_ELAPSED_MS} ms, peak RSS ${MI_RSS_KB} KiB, limit ${limit} KiB)"
-	((MI_RSS_KB < limit)) || mi_fail "peak RSS ${MI_RSS_KB} KiB for a gzip bomb (want < ${limit} KiB)"
+	assert_refused_bounded "a gzip bomb of $(stat -c %s ud) bytes"
 }
 
 mi_scenario none t_none

@@ -7,7 +7,7 @@
 # delivers, re-reads rotated credentials on SIGHUP, and the spool it was given is mailinit's
 # (0710 mailinit:mailinit-drop; maildrop mailinit:mailinit-drop 1730), root-owned leftovers included. A mail_owner
 # that does not exist, or is root, is refused with exit 78 naming the key.
-# shellcheck disable=SC2317,SC2031 # scenario functions run through mi_scenario, in subshells
+# shellcheck disable=SC2317,SC2031,SC2119 # scenario functions run through mi_scenario, in subshells
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_smtp.sh"
@@ -37,7 +37,7 @@ assert_unprivileged() {
 		got=$(status_field "$task" Groups)
 		[[ $got == "$drop" ]] || mi_fail "$task: Groups '$got', want '$drop' (mailinit-drop)"
 		for field in CapInh CapPrm CapEff CapBnd CapAmb; do
-			got=$(status_field "$task" $field)
+			got=$(status_field "$task" "$field")
 			[[ $got == 0000000000000000 ]] || mi_fail "$task: $field $got, want none"
 		done
 		got=$(status_field "$task" NoNewPrivs)
@@ -95,22 +95,7 @@ t_root_leftovers_in_the_spool_are_handed_over() {
 }
 
 t_sighup_rereads_credentials_as_mail_owner() {
-	mi_start_fake_smtp '{"users": {"AKIAHUP": "new-password-after-rotation"}}'
-	mi_relay_setup 'maximal_backoff_time = 600s
-minimal_backoff_time = 600s'
-	mi_relay_credentials AKIAHUP 'old-password'
-	mi_start_relay
-	assert_unprivileged "$MI_RELAY_PID"
-	mi_run s1 swaks --server "127.0.0.1:$MI_RELAY_PORT" --from a@example.com --to b@example.net
-	mi_assert_rc 0
-	mi_relay_wait_log 'status=deferred' 1 20
-	mi_relay_credentials AKIAHUP 'new-password-after-rotation'
-	kill -HUP "$MI_RELAY_PID"
-	mi_relay_wait_log 'Configuration and credentials read again' 1 20
-	mi_run fl "$MAILINIT" queue --root "$MI_RELAY_ROOT" flush
-	mi_assert_rc 0
-	mi_smtp_wait_count 1 30
-	assert_unprivileged "$MI_RELAY_PID"
+	mi_relay_sighup_rotation assert_unprivileged
 }
 
 t_credentials_owned_by_root_are_named() {

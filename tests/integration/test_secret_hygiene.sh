@@ -39,13 +39,6 @@ mi_require_fake_smtp
 mi_require swaks
 mi_test_ca
 
-# scenario NAME FUNC - mi_scenario, unless MI_SCENARIOS (names separated by spaces) leaves
-# NAME out.
-scenario() {
-	[[ -z ${MI_SCENARIOS:-} || " $MI_SCENARIOS " == *" $1 "* ]] || return 0
-	mi_scenario "$@"
-}
-
 REGION=eu-west-1
 SMTP_USER=AKIAHYG1ENESMTPUSER1
 PASSWORD='Hyg1ene-Pa55word-XYZ'
@@ -59,20 +52,8 @@ ENV_KEY_ID=ASIAHYG1ENEENV000001
 ENV_SECRET_KEY='Mk2pEnvSecretAccessKey/+Hyg1ene000000077'
 ENV_TOKEN='FwoGEnvSessionTokenHyg1ene//////////+EnvTok3nEnd=='
 
-# ses_password SECRET-KEY REGION - the SES SMTP password of an IAM secret key (the SES
-# algorithm, with Python's hmac/hashlib/base64 only).
-ses_password() {
-	"$MI_PYTHON" - "$1" "$2" <<'EOF'
-import base64, hashlib, hmac, sys
-def sign(key, msg):
-    return hmac.new(key, msg.encode(), hashlib.sha256).digest()
-k = sign(("AWS4" + sys.argv[1]).encode(), "11111111")
-for part in (sys.argv[2], "ses", "aws4_request", "SendRawEmail"):
-    k = sign(k, part)
-print(base64.b64encode(b"\x04" + k).decode())
-EOF
-}
-DERIVED_PASSWORD=$(ses_password "$IAM_SECRET_KEY" "$REGION")
+# the SES SMTP password of the IAM secret key (an oracle independent of mailinit)
+DERIVED_PASSWORD=$(mi_ses_smtp_password "$IAM_SECRET_KEY" "$REGION")
 [[ ${#DERIVED_PASSWORD} == 44 ]] || mi_fail "the oracle's SES password is not 44 characters: $DERIVED_PASSWORD"
 
 # The forbidden strings: each value whole, and its first and last 12 characters.
@@ -145,15 +126,6 @@ top["secrets"] = {sys.argv[1]: json.loads(sys.argv[2])}
 print(json.dumps(top))' "$id" "$spec" "$extra" "$CREDENTIALS")"
 }
 
-# postfix_root ID - the --root: main.cf, and mailinit.conf with Postfix mode and ID.
-postfix_root() {
-	mkdir -p "$MI_DIR/root/etc/postfix"
-	printf '# main.cf of the image\nmyhostname = localhost\n' >"$MI_DIR/root/etc/postfix/main.cf"
-	mi_write_conf "mode = postfix
-secret_id = $1
-"
-}
-
 # assert_clean - no forbidden string in anything the last run printed, nor in any file
 # under the root.
 assert_clean() {
@@ -175,7 +147,7 @@ assert_clean() {
 hygiene_run() {
 	local prefix=$1 rc=$2 id=$3
 	shift 3
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	mi_sm_mark
 	mi_dry_run "$prefix" "$@"
 	mi_assert_rc "$rc"
@@ -255,7 +227,7 @@ t_expired_twice() {
 t_failed_firstboot_state() {
 	local id=hygiene/state
 	sm_setup "$id" "$(string_spec "{\"smtp_username\": \"$SMTP_USER\", \"smtp_password\": \"$PASSWORD")"
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	MAILINIT_LOG_TARGET=stderr mi_run content "$MAILINIT" firstboot --root "$MI_DIR/root" --no-restart --no-mail
 	mi_assert_rc 65
 	assert_clean
@@ -312,7 +284,7 @@ wrap_tool() {
 t_postfix_children() {
 	local id=hygiene/postfix pf=$MI_DIR/root/etc/postfix
 	sm_setup "$id" "$(secret_spec smtp_username "$SMTP_USER" smtp_password "$PASSWORD")"
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	wrap_tool postmap
 	wrap_tool postconf
 	PATH=$MI_DIR/bin:$PATH AWS_ACCESS_KEY_ID=$ENV_KEY_ID AWS_SECRET_ACCESS_KEY=$ENV_SECRET_KEY \
@@ -439,7 +411,7 @@ time.sleep(10)' >prctl-ready &
 	start_own_imds
 	sm_setup "$id" "$(secret_spec smtp_username "$SMTP_USER" smtp_password "$PASSWORD")" \
 		"{\"faults\": [{\"secret\": \"$id\", \"action\": \"slow\", \"delay_ms\": 3000}]}"
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	chmod -R o+rX "$MI_DIR/root"
 	"${AS_NOBODY[@]}" "$MAILINIT" firstboot --dry-run --root "$MI_DIR/root" </dev/null >run.out 2>run.err &
 	pid=$!
@@ -467,17 +439,17 @@ start_own_imds() {
 	chmod o+x "$MI_DIR"
 }
 
-scenario success_username_password t_success_username_password
-scenario success_iam_key t_success_iam_key
-scenario success_env_credentials t_success_env_credentials
-scenario denied t_denied
-scenario password_without_username t_password_without_username
-scenario not_json t_not_json
-scenario wrong_host_tls t_wrong_host_tls
-scenario expired_twice t_expired_twice
-scenario failed_firstboot_state t_failed_firstboot_state
-scenario not_dumpable t_not_dumpable
-scenario postfix_children t_postfix_children
-scenario builtin_files t_builtin_files
-scenario relay_failures t_relay_failures
+mi_scenario success_username_password t_success_username_password
+mi_scenario success_iam_key t_success_iam_key
+mi_scenario success_env_credentials t_success_env_credentials
+mi_scenario denied t_denied
+mi_scenario password_without_username t_password_without_username
+mi_scenario not_json t_not_json
+mi_scenario wrong_host_tls t_wrong_host_tls
+mi_scenario expired_twice t_expired_twice
+mi_scenario failed_firstboot_state t_failed_firstboot_state
+mi_scenario not_dumpable t_not_dumpable
+mi_scenario postfix_children t_postfix_children
+mi_scenario builtin_files t_builtin_files
+mi_scenario relay_failures t_relay_failures
 mi_finish

@@ -30,13 +30,6 @@ mi_init
 mi_require_secretsmanager
 mi_test_ca
 
-# scenario NAME FUNC - mi_scenario, unless MI_SCENARIOS (names separated by spaces) leaves
-# NAME out.
-scenario() {
-	[[ -z ${MI_SCENARIOS:-} || " $MI_SCENARIOS " == *" $1 "* ]] || return 0
-	mi_scenario "$@"
-}
-
 ROLE_PRINCIPAL="role $MI_IMDS_DEFAULT_ROLE"
 ENV_PRINCIPAL="environment credentials"
 # in secrets whose content is unusable: must never show in a message
@@ -78,21 +71,6 @@ good_secret() {
 	echo '{"SecretJSON": {"smtp_username": "AKIAERRORSSMTPUSER01", "smtp_password": "'"$CONTENT_SECRET"'"}}'
 }
 
-# postfix_root [SECRET-ID] - the --root: a main.cf (Postfix mode) and a mailinit.conf naming
-# SECRET-ID in Postfix mode (without SECRET-ID: mode only).
-postfix_root() {
-	mkdir -p "$MI_DIR/root/etc/postfix"
-	printf '# main.cf of the image\nmyhostname = localhost\n' >"$MI_DIR/root/etc/postfix/main.cf"
-	if [[ -n ${1:-} ]]; then
-		mi_write_conf "mode = postfix
-secret_id = $1
-"
-	else
-		mi_write_conf "mode = postfix
-"
-	fi
-}
-
 # start_imds [JSON-OBJECT] - a stand-in IMDS of this scenario (mi_imds_config overrides).
 start_imds() {
 	local overrides=${1:-'{}'}
@@ -105,7 +83,7 @@ start_imds() {
 try() {
 	local prefix=$1 id=$2
 	shift 2
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	mi_sm_mark
 	mi_dry_run "$prefix" "$@"
 }
@@ -381,7 +359,9 @@ t_secret_id_too_long() {
 }
 
 t_secret_id_missing() {
-	postfix_root
+	mi_postfix_root
+	mi_write_conf "mode = postfix
+"
 	sm_setup '{}'
 	mi_sm_mark
 	MAILINIT_LOG_TARGET=stderr mi_run run "$MAILINIT" firstboot --root "$MI_DIR/root" --no-restart --no-mail
@@ -397,27 +377,27 @@ t_secret_id_missing() {
 	fi
 }
 
-scenario content_not_json t_content_not_json
-scenario content_without_keys t_content_without_keys
-scenario content_empty_string t_content_empty_string
-scenario content_secret_binary t_content_secret_binary
-scenario content_too_big t_content_too_big
-scenario 5xx_after_attempts t_5xx_after_attempts
-scenario not_json_answers t_not_json_answers
-scenario connection_refused t_connection_refused
-scenario connection_dropped t_connection_dropped
-scenario tls_wrong_host t_tls_wrong_host
-scenario tls_untrusted_ca t_tls_untrusted_ca
-scenario throttled_after_attempts t_throttled_after_attempts
-scenario hang t_hang
-scenario access_denied t_access_denied
-scenario decryption_failure t_decryption_failure
-scenario wrong_secret_key t_wrong_secret_key
-scenario unrecognized_client_env t_unrecognized_client_env
-scenario expired_token_twice t_expired_token_twice
-scenario not_found t_not_found
-scenario invalid_parameter t_invalid_parameter
-scenario invalid_request t_invalid_request
-scenario secret_id_too_long t_secret_id_too_long
-scenario secret_id_missing t_secret_id_missing
+mi_scenario content_not_json t_content_not_json
+mi_scenario content_without_keys t_content_without_keys
+mi_scenario content_empty_string t_content_empty_string
+mi_scenario content_secret_binary t_content_secret_binary
+mi_scenario content_too_big t_content_too_big
+mi_scenario 5xx_after_attempts t_5xx_after_attempts
+mi_scenario not_json_answers t_not_json_answers
+mi_scenario connection_refused t_connection_refused
+mi_scenario connection_dropped t_connection_dropped
+mi_scenario tls_wrong_host t_tls_wrong_host
+mi_scenario tls_untrusted_ca t_tls_untrusted_ca
+mi_scenario throttled_after_attempts t_throttled_after_attempts
+mi_scenario hang t_hang
+mi_scenario access_denied t_access_denied
+mi_scenario decryption_failure t_decryption_failure
+mi_scenario wrong_secret_key t_wrong_secret_key
+mi_scenario unrecognized_client_env t_unrecognized_client_env
+mi_scenario expired_token_twice t_expired_token_twice
+mi_scenario not_found t_not_found
+mi_scenario invalid_parameter t_invalid_parameter
+mi_scenario invalid_request t_invalid_request
+mi_scenario secret_id_too_long t_secret_id_too_long
+mi_scenario secret_id_missing t_secret_id_missing
 mi_finish

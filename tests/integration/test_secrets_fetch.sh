@@ -31,13 +31,6 @@ mi_init
 mi_require_secretsmanager
 mi_test_ca
 
-# scenario NAME FUNC - mi_scenario, unless MI_SCENARIOS (names separated by spaces) leaves
-# NAME out.
-scenario() {
-	[[ -z ${MI_SCENARIOS:-} || " $MI_SCENARIOS " == *" $1 "* ]] || return 0
-	mi_scenario "$@"
-}
-
 REGION=eu-west-1
 SMTP_USER=AKIAFETCHSMTPUSER001
 SMTP_PASSWORD='BFetchSmtpPassw0rd/+=Example0123456789abcd'
@@ -45,20 +38,8 @@ IAM_KEY_ID=AKIAFETCHIAMUSER0001
 IAM_SECRET_KEY='fetchIamSecretAccessKey/+EXAMPLE0123456789'
 VERSION=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0
 
-# ses_password SECRET-KEY REGION - the SES SMTP password derived from an IAM secret key,
-# computed here with Python's hmac/hashlib/base64 (an oracle independent of mailinit).
-ses_password() {
-	"$MI_PYTHON" - "$1" "$2" <<'EOF'
-import base64, hashlib, hmac, sys
-def sign(key, msg):
-    return hmac.new(key, msg.encode(), hashlib.sha256).digest()
-k = sign(("AWS4" + sys.argv[1]).encode(), "11111111")
-for part in (sys.argv[2], "ses", "aws4_request", "SendRawEmail"):
-    k = sign(k, part)
-print(base64.b64encode(b"\x04" + k).decode())
-EOF
-}
-DERIVED_PASSWORD=$(ses_password "$IAM_SECRET_KEY" "$REGION")
+# the SES SMTP password of the IAM secret key (an oracle independent of mailinit)
+DERIVED_PASSWORD=$(mi_ses_smtp_password "$IAM_SECRET_KEY" "$REGION")
 
 # Shared stand-ins (each takes seconds to start: botocore): plain HTTP, a second plain one
 # (endpoint precedence), HTTPS with the test CA's server certificate. Scenarios rewrite
@@ -103,18 +84,6 @@ print(json.dumps(top))' "$id" "$spec" "$extra")"
 # userpass_spec [USER-KEY PASSWORD-KEY] - the secret spec of the SMTP user's credentials.
 userpass_spec() {
 	echo "{\"SecretJSON\": $(secret_json "${1:-smtp_username}" "$SMTP_USER" "${2:-smtp_password}" "$SMTP_PASSWORD"), \"VersionId\": \"$VERSION\"}"
-}
-
-# postfix_root [SECRET-ID] - the --root: a main.cf (Postfix mode) and a mailinit.conf naming
-# SECRET-ID in Postfix mode (without SECRET-ID: no mailinit.conf).
-postfix_root() {
-	mkdir -p "$MI_DIR/root/etc/postfix"
-	printf '# main.cf of the image\nmyhostname = localhost\n' >"$MI_DIR/root/etc/postfix/main.cf"
-	if [[ -n ${1:-} ]]; then
-		mi_write_conf "mode = postfix
-secret_id = $1
-"
-	fi
 }
 
 # start_imds [JSON-OBJECT] - a stand-in IMDS of its own (mi_imds_config overrides).
@@ -181,7 +150,7 @@ assert_fetched() {
 t_iam_key_secret_derived() {
 	local id=fetch/iam-key
 	sm_secret "$id" "{\"SecretJSON\": $(secret_json access_key_id "$IAM_KEY_ID" secret_access_key "$IAM_SECRET_KEY")}"
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	dry_run run
 	assert_fetched "$id" "$IAM_KEY_ID"
 	mi_sm_assert_count "\"secret_id\":\"$id\".*\"signature_valid\":true,\"region\":\"$REGION\",\"status\":200" 1
@@ -190,7 +159,7 @@ t_iam_key_secret_derived() {
 t_smtp_username_password() {
 	local id=fetch/smtp-user
 	sm_secret "$id" "$(userpass_spec)"
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	dry_run run
 	assert_fetched "$id" "$SMTP_USER" "$VERSION"
 	mi_sm_assert_count '"target":"secretsmanager.GetSecretValue"' 1
@@ -204,7 +173,7 @@ t_https_ca_bundle() {
 	local id=fetch/https
 	sm_secret tls "$id" "$(userpass_spec)"
 	export AWS_CA_BUNDLE=$MI_CA_DIR/ca.pem
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	dry_run run
 	assert_fetched "$id" "$SMTP_USER" "$VERSION"
 	mi_sm_assert_count "\"secret_id\":\"$id\".*\"status\":200.*\"tls\":true" 1
@@ -213,7 +182,7 @@ t_https_ca_bundle() {
 t_secret_id_from_tag_and_userdata() {
 	local id=fetch/from-tag ud
 	sm_secret "$id" "$(userpass_spec)"
-	postfix_root
+	mi_postfix_root
 	start_imds "{\"tags\": {\"Name\": \"web\", \"mailinit:mode\": \"postfix\", \"mailinit:secret_id\": \"$id\"}}"
 	SECRET_SOURCE=tag dry_run tag
 	SECRET_SOURCE=tag assert_fetched "$id" "$SMTP_USER" "$VERSION"
@@ -232,7 +201,7 @@ t_role_credentials() {
 	local token='RoleSessionTokenFetch//////////+0042='
 	sm_secret "$id" "$(userpass_spec)" "{\"credentials\": [{\"access_key_id\": \"$akid\", \"secret_access_key\": \"$key\", \"session_token\": \"$token\", \"role\": \"fetch-role\"}]}"
 	start_imds "{\"role\": \"fetch-role\", \"credentials\": {\"access_key_id\": \"$akid\", \"secret_access_key\": \"$key\", \"token\": \"$token\", \"code\": \"Success\", \"expiration\": 21600}}"
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	dry_run run
 	assert_fetched "$id" "$SMTP_USER" "$VERSION"
 	assert_no_secret_in_output "$key" "$token"
@@ -247,7 +216,7 @@ t_role_credentials_near_expiry() {
 	local id=fetch/near-expiry role_path="/latest/meta-data/iam/security-credentials/$MI_IMDS_DEFAULT_ROLE"
 	sm_secret "$id" "$(userpass_spec)"
 	start_imds '{"credentials": {"code": "Success", "expiration": 120}}'
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	dry_run run
 	assert_fetched "$id" "$SMTP_USER" "$VERSION"
 	mi_assert_count "\"method\":\"GET\",\"path\":\"$role_path\"" 2
@@ -258,7 +227,7 @@ t_env_credentials_win() {
 	local token='EnvSessionTokenFetch//////////+0007='
 	# the stand-in accepts both the role's and the environment's credentials
 	sm_secret "$id" "$(userpass_spec)" "{\"credentials\": [{\"access_key_id\": \"$MI_IMDS_DEFAULT_AKID\", \"secret_access_key\": \"$MI_IMDS_DEFAULT_SECRET_KEY\", \"session_token\": \"$MI_IMDS_DEFAULT_TOKEN\", \"role\": \"$MI_IMDS_DEFAULT_ROLE\"}, {\"access_key_id\": \"$akid\", \"secret_access_key\": \"$key\", \"session_token\": \"$token\", \"role\": \"ci-role\"}]}"
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	AWS_ACCESS_KEY_ID=$akid AWS_SECRET_ACCESS_KEY=$key AWS_SESSION_TOKEN=$token dry_run run
 	assert_fetched "$id" "$SMTP_USER" "$VERSION"
 	assert_no_secret_in_output "$key" "$token"
@@ -270,7 +239,7 @@ t_env_long_term_no_role() {
 	local id=fetch/env-long-term akid=AKIAFAKEENVLONGTERM1 key='envLongTermSecretKey/+0001abcdefghijklmno'
 	sm_secret "$id" "$(userpass_spec)" "{\"credentials\": [{\"access_key_id\": \"$akid\", \"secret_access_key\": \"$key\", \"user\": \"mailinit-ci\"}]}"
 	start_imds '{"role": null}'
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	AWS_ACCESS_KEY_ID=$akid AWS_SECRET_ACCESS_KEY=$key dry_run run
 	assert_fetched "$id" "$SMTP_USER" "$VERSION"
 	assert_no_secret_in_output "$key"
@@ -283,7 +252,7 @@ t_endpoint_precedence() {
 	other_url=$MI_SM_URL other_log=$MI_SM_LOG
 	sm_secret plain "$id" "$(userpass_spec)"
 	plain_url=$MI_SM_URL plain_log=$MI_SM_LOG
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	# AWS_ENDPOINT_URL_SECRETS_MANAGER wins over AWS_ENDPOINT_URL
 	local before_plain before_other
 	before_plain=$(grep -c '' "$plain_log" || true)
@@ -320,7 +289,7 @@ t_ignore_configured_endpoints() {
 	local other_url=$MI_SM_URL other_log=$MI_SM_LOG before_other
 	sm_secret plain "$id" "$(userpass_spec)"
 	start_imds
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	before_other=$(grep -c '' "$other_log" || true)
 	# belt and braces: should the client use a proxy, it is a closed local port
 	AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true AWS_MAX_ATTEMPTS=1 AWS_ENDPOINT_URL=$other_url \
@@ -342,8 +311,8 @@ t_other_region() {
 	sm_secret "$id" "{\"SecretJSON\": $(secret_json access_key_id "$IAM_KEY_ID" secret_access_key "$IAM_SECRET_KEY")}" \
 		'{"region": "ap-southeast-2"}'
 	start_imds '{"region": "ap-southeast-2", "local_hostname": "ip-10-1-0-10.ap-southeast-2.compute.internal"}'
-	postfix_root "$id"
-	DERIVED_PASSWORD=$(ses_password "$IAM_SECRET_KEY" "$REGION")
+	mi_postfix_root "$id"
+	DERIVED_PASSWORD=$(mi_ses_smtp_password "$IAM_SECRET_KEY" "$REGION")
 	dry_run run
 	assert_fetched "$id" "$IAM_KEY_ID"
 	mi_sm_assert_count "\"secret_id\":\"$id\".*\"signature_valid\":true,\"region\":\"ap-southeast-2\",\"status\":200" 1
@@ -352,7 +321,7 @@ t_other_region() {
 t_retry_throttling() {
 	local id=fetch/throttled
 	sm_secret "$id" "$(userpass_spec)" "{\"faults\": [{\"secret\": \"$id\", \"times\": 2, \"action\": \"error\", \"type\": \"ThrottlingException\"}]}"
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	dry_run run
 	assert_fetched "$id" "$SMTP_USER" "$VERSION"
 	mi_sm_assert_count "\"secret_id\":\"$id\"" 3
@@ -363,7 +332,7 @@ t_retry_throttling() {
 t_retry_5xx() {
 	local id=fetch/5xx
 	sm_secret "$id" "$(userpass_spec)" "{\"faults\": [{\"secret\": \"$id\", \"times\": 1, \"action\": \"error\", \"type\": \"InternalServiceError\"}, {\"secret\": \"$id\", \"times\": 1, \"action\": \"error\", \"type\": \"ServiceUnavailable\", \"status\": 503}]}"
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	dry_run run
 	assert_fetched "$id" "$SMTP_USER" "$VERSION"
 	mi_sm_assert_count "\"secret_id\":\"$id\"" 3
@@ -376,7 +345,7 @@ t_expired_token_refresh() {
 	local id=fetch/expired-once role_path="/latest/meta-data/iam/security-credentials/$MI_IMDS_DEFAULT_ROLE"
 	sm_secret "$id" "$(userpass_spec)" "{\"faults\": [{\"secret\": \"$id\", \"times\": 1, \"action\": \"expired_token\"}]}"
 	start_imds
-	postfix_root "$id"
+	mi_postfix_root "$id"
 	dry_run run
 	assert_fetched "$id" "$SMTP_USER" "$VERSION"
 	mi_sm_assert_count "\"secret_id\":\"$id\"" 2
@@ -407,24 +376,24 @@ sys.exit(0 if abs(shift - int(sys.argv[1])) <= 120 else "the second request is n
 }
 
 t_clock_skew() {
-	postfix_root fetch/skew
+	mi_postfix_root fetch/skew
 	skew_case 3600 ahead
 	skew_case -3600 behind
 }
 
-scenario iam_key_secret_derived t_iam_key_secret_derived
-scenario smtp_username_password t_smtp_username_password
-scenario https_ca_bundle t_https_ca_bundle
-scenario secret_id_from_tag_and_userdata t_secret_id_from_tag_and_userdata
-scenario role_credentials t_role_credentials
-scenario role_credentials_near_expiry t_role_credentials_near_expiry
-scenario env_credentials_win t_env_credentials_win
-scenario env_long_term_no_role t_env_long_term_no_role
-scenario endpoint_precedence t_endpoint_precedence
-scenario ignore_configured_endpoints t_ignore_configured_endpoints
-scenario other_region t_other_region
-scenario retry_throttling t_retry_throttling
-scenario retry_5xx t_retry_5xx
-scenario expired_token_refresh t_expired_token_refresh
-scenario clock_skew t_clock_skew
+mi_scenario iam_key_secret_derived t_iam_key_secret_derived
+mi_scenario smtp_username_password t_smtp_username_password
+mi_scenario https_ca_bundle t_https_ca_bundle
+mi_scenario secret_id_from_tag_and_userdata t_secret_id_from_tag_and_userdata
+mi_scenario role_credentials t_role_credentials
+mi_scenario role_credentials_near_expiry t_role_credentials_near_expiry
+mi_scenario env_credentials_win t_env_credentials_win
+mi_scenario env_long_term_no_role t_env_long_term_no_role
+mi_scenario endpoint_precedence t_endpoint_precedence
+mi_scenario ignore_configured_endpoints t_ignore_configured_endpoints
+mi_scenario other_region t_other_region
+mi_scenario retry_throttling t_retry_throttling
+mi_scenario retry_5xx t_retry_5xx
+mi_scenario expired_token_refresh t_expired_token_refresh
+mi_scenario clock_skew t_clock_skew
 mi_finish
