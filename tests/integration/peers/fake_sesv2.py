@@ -365,8 +365,9 @@ class Handler(AwsHandler):
 
 def main():
     """Serve as the stand-in SES API v2; returns the exit code."""
-    parser = argument_parser("Stand-in Amazon SES API v2 (SendEmail)", tls=True)
-    parser.add_argument("--messages-dir", required=True, help="where accepted messages go")
+    messages_dir = ("--messages-dir", {"required": True, "help": "where accepted messages go"})
+    parser = argument_parser("Stand-in Amazon SES API v2 (SendEmail)", tls=True,
+                             own=[messages_dir])
     return run(PROG, parser, lambda args: State(args.config, args.messages_dir), Handler)
 
 

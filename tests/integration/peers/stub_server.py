@@ -55,12 +55,15 @@ def wait_for_stop_signal():
     done.wait()
 
 
-def argument_parser(description, tls):
-    """The command line every HTTP stand-in takes: --config, --port-file, --log,
-    --tls-cert/--tls-key when it can serve HTTPS (tls), --bind and --port."""
+def argument_parser(description, tls, own=()):
+    """The command line every HTTP stand-in takes: --config, --port-file, the stand-in's
+    own options (own: (flag, add_argument keywords) pairs), --log, --tls-cert/--tls-key
+    when it can serve HTTPS (tls), --bind and --port."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--config", required=True, help="configuration JSON file")
     parser.add_argument("--port-file", required=True, help="where to write the port once listening")
+    for flag, keywords in own:
+        parser.add_argument(flag, **keywords)
     parser.add_argument("--log", help="request log, one JSON object per line")
     if tls:
         parser.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
