@@ -9,14 +9,16 @@ codes 2 and 3, TLS, SIGTERM/SIGINT and optionally SIGHUP).
 
 import email.utils
 import http
+import json
 import ssl
 import sys
 import threading
 import time
 
 from aws_sigv4 import botocore_missing
-from stub_server import (ClientGone, ConfigError, JsonLog, StubHTTPServer, StubRequestHandler,
-                         WatchedConfig, serve, tls_server_context)
+from stub_server import (ClientGone, ConfigError, FaultRule, JsonLog, StubHTTPServer,
+                         StubRequestHandler, WatchedConfig, serve, take_rule,
+                         tls_server_context)
 
 # The defaults of the stand-in IMDS (fake_imds.py): used when "credentials" is absent,
 # so the stand-ins work together without configuration.
@@ -30,6 +32,41 @@ IMDS_DEFAULT_CREDENTIALS = [{
 
 class FaultHandled(Exception):
     """A drop/hang fault ended the connection without an answer (already logged)."""
+
+
+def json_or_none(body):
+    """The JSON value of a request body, or None when it is empty or not JSON."""
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return None
+
+
+class AwsConfig:
+    """What every AWS stand-in's configuration has: "region" (eu-west-1), "account_id",
+    "clock_offset_seconds" (shifts the server clock) and "clock_skew_limit_seconds" (300).
+    A subclass checks the keys first and reads its own."""
+
+    def __init__(self, raw):
+        self.region = raw.get("region", "eu-west-1")
+        self.account = str(raw.get("account_id", "123456789012"))
+        self.clock_offset = float(raw.get("clock_offset_seconds", 0))
+        self.skew_limit = int(raw.get("clock_skew_limit_seconds", 300))
+
+
+class AwsFaultRule(FaultRule):
+    """A fault rule of an AWS API stand-in: FaultRule's keys and "access_key_id" (the
+    signing key it matches), "type" (the error code of "error"; the stand-in checks it is
+    there), "status" (502 for "status_raw" without one) and "message"."""
+
+    def __init__(self, index, spec, keys, actions):
+        super().__init__(index, spec, keys, actions)
+        self.access_key_id = spec.get("access_key_id")
+        self.type = spec.get("type")
+        self.status = spec.get("status")
+        if self.action == "status_raw" and self.status is None:
+            self.status = 502
+        self.message = spec.get("message")
 
 
 def http_error_page(status):
@@ -79,6 +116,8 @@ class AwsHandler(StubRequestHandler):
 
     timeout = 120  # idle keep-alive connections
     max_body = 16 * 1024 * 1024
+    bad_body_error_type = None  # "error_type" logged for a malformed body
+    log_elapsed = False  # log "elapsed_ms" once the body has been read
 
     state: AwsState  # set on the class by run()
 
@@ -133,6 +172,36 @@ class AwsHandler(StubRequestHandler):
             raise ValueError("bad Content-Length")
         return self.read_exact(n) if n else b""
 
+    def serve_request(self, record, handle_api):
+        """Read the body, then handle_api(body) answers and fills record, which is logged
+        however the request ends (a drop/hang logs it itself): a malformed body gets a bare
+        400 and the connection closes; a client that goes away is action "client_gone"."""
+        started = time.monotonic()
+        try:
+            try:
+                body = self.read_body()
+            except ValueError:
+                record["status"] = 400
+                record["error_type"] = self.bad_body_error_type
+                self.state.log.write(record)
+                self.send_bytes(400, b"", "text/plain", close=True)
+                return
+            handle_api(body)
+        except FaultHandled:
+            self.close_connection = True
+            return
+        except ClientGone:
+            self.close_connection = True
+            record["action"] = record["action"] or "client_gone"
+            self.state.log.write(record)
+            return
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, TimeoutError):
+            self.close_connection = True
+            record["action"] = record["action"] or "client_gone"
+        if self.log_elapsed:
+            record["elapsed_ms"] = round((time.monotonic() - started) * 1000, 1)
+        self.state.log.write(record)
+
     # --- writing -------------------------------------------------------------------------
     def send_bytes(self, status, body, content_type, extra=None, close=False):
         """A whole answer: status, body of content_type, extra headers; close: then close
@@ -159,9 +228,13 @@ class AwsHandler(StubRequestHandler):
         if rule.delay_ms:
             time.sleep(rule.delay_ms / 1000.0)
 
-    def fault_before_auth(self, record, rule):
-        """Carry out a drop or hang rule (after its delay): log record first, then end the
-        connection without an answer; raises FaultHandled."""
+    def fault_before_auth(self, record, rules, request_keys):
+        """Carry out the first of rules that matches request_keys if it is a drop or hang
+        (take_rule): after its delay, log record, then end the connection without an
+        answer, raising FaultHandled. Returns when there is none."""
+        rule = take_rule(rules, request_keys, pre_auth=True)
+        if rule is None:
+            return
         self.start_fault(record, rule)
         self.state.log.write(record)
         if rule.action == "drop":

@@ -35,10 +35,10 @@ from aws_sigv4 import (ALGORITHM, SIGNATURE_MISMATCH, ApiError, Auth,  # noqa: E
                        amz_date, check_clock_skew, check_service_and_region, check_signature,
                        find_credential, parse_amz_date, parse_authorization,
                        signed_header_names)
-from aws_stub import (IMDS_DEFAULT_CREDENTIALS, AwsHandler, AwsState,  # noqa: E402
-                      FaultHandled, http_error_page, run)
-from stub_server import (ClientGone, ConfigError, FaultRule, argument_parser,  # noqa: E402
-                         filler, take_rule)
+from aws_stub import (IMDS_DEFAULT_CREDENTIALS, AwsConfig, AwsFaultRule,  # noqa: E402
+                      AwsHandler, AwsState, http_error_page, json_or_none, run)
+from stub_server import (ConfigError, argument_parser, check_keys, filler,  # noqa: E402
+                         take_rule)
 
 PROG = "fake_secretsmanager"
 SERVICE = "secretsmanager"
@@ -110,7 +110,7 @@ def default_suffix(name):
 
 
 
-class Rule(FaultRule):
+class Rule(AwsFaultRule):
     """One fault rule: what it matches (secret, target, access_key_id) and what it does."""
 
     def __init__(self, index, spec):
@@ -120,16 +120,10 @@ class Rule(FaultRule):
         self.target = spec.get("target")
         if self.target is not None and "." not in self.target:
             self.target = TARGET_PREFIX + self.target
-        self.access_key_id = spec.get("access_key_id")
-        self.type = spec.get("type")
         if self.action == "error" and not isinstance(self.type, str):
             raise ConfigError(f"{where}: action \"error\" needs \"type\" (an error code)")
-        self.status = spec.get("status")
-        if self.action == "status_raw" and self.status is None:
-            self.status = 502
         if self.status is not None and not isinstance(self.status, int):
             raise ConfigError(f"{where}: \"status\" must be an integer")
-        self.message = spec.get("message")
         body = spec.get("body")
         self.body = None if body is None else (body.encode() if isinstance(body, str)
                                                else bytes(body))
@@ -157,11 +151,7 @@ class Secret:
 
     def __init__(self, key, spec, region, account):
         where = f"secrets[{key!r}]"
-        if not isinstance(spec, dict):
-            raise ConfigError(f"{where}: not an object")
-        unknown = set(spec) - SECRET_KEYS
-        if unknown:
-            raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
+        check_keys(where, spec, SECRET_KEYS)
         arn = spec.get("arn") or spec.get("ARN")
         if key.startswith("arn:"):
             arn = arn or key
@@ -202,7 +192,7 @@ class Secret:
         return {self.name, self.arn, self.partial_arn}
 
 
-class Config:
+class Config(AwsConfig):
     """One parsed, validated configuration file."""
 
     def __init__(self, raw):
@@ -211,11 +201,8 @@ class Config:
         unknown = set(raw) - CONFIG_KEYS
         if unknown:
             raise ConfigError(f"unknown configuration keys {sorted(unknown)}")
-        self.region = raw.get("region", "eu-west-1")
-        self.account = str(raw.get("account_id", "123456789012"))
+        super().__init__(raw)
         self.instance_id = raw.get("instance_id", "i-0123456789abcdef0")
-        self.clock_offset = float(raw.get("clock_offset_seconds", 0))
-        self.skew_limit = int(raw.get("clock_skew_limit_seconds", 300))
         self.namespaced = bool(raw.get("namespaced_error_types", True))
         self.message_key = raw.get("message_key", "auto")
         if self.message_key not in ("auto", "message", "Message"):
@@ -256,6 +243,9 @@ class Config:
 
 class Handler(AwsHandler):
     """The Secrets Manager front end and operations."""
+
+    bad_body_error_type = "BadRequest"
+    log_elapsed = True
 
     def setup(self):
         """Number the connection and count its requests."""
@@ -322,7 +312,6 @@ class Handler(AwsHandler):
         config = self.state.config
         self.conn_requests += 1
         self.request_id = str(uuid.uuid4())
-        started = time.monotonic()
         record = {
             "target": self.headers.get("X-Amz-Target"),
             "secret_id": None,
@@ -345,37 +334,11 @@ class Handler(AwsHandler):
             "user_agent": self.headers.get("User-Agent"),
             "time": round(time.time(), 3),
         }
-        try:
-            try:
-                body = self.read_body()
-            except ValueError:
-                record["status"] = 400
-                record["error_type"] = "BadRequest"
-                self.state.log.write(record)
-                self.send_bytes(400, b"", "text/plain", close=True)
-                return
-            self.handle_api(config, record, body)
-        except FaultHandled:
-            self.close_connection = True
-            return
-        except ClientGone:
-            record["action"] = record["action"] or "client_gone"
-            self.close_connection = True
-            self.state.log.write(record)
-            return
-        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, TimeoutError):
-            self.close_connection = True
-            record["action"] = record["action"] or "client_gone"
-        record["elapsed_ms"] = round((time.monotonic() - started) * 1000, 1)
-        self.state.log.write(record)
+        self.serve_request(record, lambda body: self.handle_api(config, record, body))
 
     def handle_api(self, config, record, body):
         """Faults before the signature check, the check, faults after it, the operation."""
-        request = None
-        try:
-            request = json.loads(body) if body else None
-        except ValueError:
-            pass
+        request = json_or_none(body)
         secret_id = request.get("SecretId") if isinstance(request, dict) else None
         if isinstance(secret_id, str):
             record["secret_id"] = secret_id
@@ -386,9 +349,7 @@ class Handler(AwsHandler):
 
         # drop/hang: before the signature check
         request_keys = (target, record["secret_id"], auth.access_key_id)
-        rule = take_rule(config.rules, request_keys, pre_auth=True)
-        if rule is not None:
-            self.fault_before_auth(record, rule)
+        self.fault_before_auth(record, config.rules, request_keys)
 
         try:
             self.authenticate(config, auth, body)

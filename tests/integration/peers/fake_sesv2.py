@@ -45,10 +45,9 @@ from aws_sigv4 import (ALGORITHM, SIGNATURE_MISMATCH, ApiError, Auth,  # noqa: E
                        check_clock_skew, check_service_and_region, check_signature,
                        find_credential, parse_amz_date, parse_authorization,
                        signed_header_names)
-from aws_stub import (IMDS_DEFAULT_CREDENTIALS, AwsHandler, AwsState,  # noqa: E402
-                      FaultHandled, http_error_page, run)
-from stub_server import (ClientGone, ConfigError, FaultRule, argument_parser,  # noqa: E402
-                         take_rule)
+from aws_stub import (IMDS_DEFAULT_CREDENTIALS, AwsConfig, AwsFaultRule,  # noqa: E402
+                      AwsHandler, AwsState, http_error_page, json_or_none, run)
+from stub_server import ConfigError, argument_parser, take_rule  # noqa: E402
 
 PROG = "fake_sesv2"
 SERVICE = "ses"
@@ -92,7 +91,7 @@ RULE_KEYS = {"action", "times", "recipient", "sender", "access_key_id", "type", 
              "message", "body", "delay_ms", "max_ms", "close"}
 
 
-class Rule(FaultRule):
+class Rule(AwsFaultRule):
     """One fault rule: what it matches (recipient, sender, access_key_id) and what it does."""
 
     def __init__(self, index, spec):
@@ -101,14 +100,8 @@ class Rule(FaultRule):
         super().__init__(index, spec, RULE_KEYS, ACTIONS)
         self.recipient = spec.get("recipient")
         self.sender = spec.get("sender")
-        self.access_key_id = spec.get("access_key_id")
-        self.type = spec.get("type")
         if self.action == "error" and not isinstance(self.type, str):
             raise ConfigError(f"faults[{index}]: action \"error\" needs \"type\"")
-        self.status = spec.get("status")
-        if self.action == "status_raw" and self.status is None:
-            self.status = 502
-        self.message = spec.get("message")
         body = spec.get("body")
         self.body = None if body is None else body.encode()
 
@@ -123,17 +116,14 @@ class Rule(FaultRule):
         return True
 
 
-class Config:
+class Config(AwsConfig):
     """One parsed, validated configuration file."""
 
     def __init__(self, raw):
         if not isinstance(raw, dict) or set(raw) - CONFIG_KEYS:
             raise ConfigError(f"the configuration is an object with keys among "
                               f"{sorted(CONFIG_KEYS)}")
-        self.region = raw.get("region", "eu-west-1")
-        self.account = str(raw.get("account_id", "123456789012"))
-        self.clock_offset = float(raw.get("clock_offset_seconds", 0))
-        self.skew_limit = int(raw.get("clock_skew_limit_seconds", 300))
+        super().__init__(raw)
         self.verified = raw.get("verified_identities")
         creds = raw.get("credentials", IMDS_DEFAULT_CREDENTIALS)
         self.credentials = {}
@@ -208,30 +198,11 @@ class Handler(AwsHandler):
             "tls": isinstance(self.connection, ssl.SSLSocket),
             "user_agent": self.headers.get("User-Agent"), "time": round(time.time(), 3),
         }
-        try:
-            try:
-                body = self.read_body()
-            except ValueError:
-                record["status"] = 400
-                self.state.log.write(record)
-                self.send_bytes(400, b"", "text/plain", close=True)
-                return
-            self.handle_api(config, record, body)
-        except FaultHandled:
-            self.close_connection = True
-            return
-        except (ClientGone, BrokenPipeError, ConnectionResetError, ssl.SSLError, TimeoutError):
-            self.close_connection = True
-            record["action"] = record["action"] or "client_gone"
-        self.state.log.write(record)
+        self.serve_request(record, lambda body: self.handle_api(config, record, body))
 
     def handle_api(self, config, record, body):
         """Faults before the signature check, the check, faults after it, SendEmail."""
-        request = None
-        try:
-            request = json.loads(body) if body else None
-        except ValueError:
-            pass
+        request = json_or_none(body)
         sender = recipients = None
         if isinstance(request, dict):
             sender = request.get("FromEmailAddress")
@@ -245,9 +216,7 @@ class Handler(AwsHandler):
         record["region"], record["service"] = auth.region, auth.service
 
         request_keys = (sender, recipients, auth.access_key_id)
-        rule = take_rule(config.rules, request_keys, pre_auth=True)
-        if rule is not None:
-            self.fault_before_auth(record, rule)
+        self.fault_before_auth(record, config.rules, request_keys)
 
         try:
             self.authenticate(config, auth, body)

@@ -170,6 +170,15 @@ class WatchedConfig:
             self.stamp = stamp
 
 
+def check_keys(where, spec, keys):
+    """ConfigError unless spec is a JSON object whose keys are among keys."""
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{where}: not an object")
+    unknown = set(spec) - keys
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
+
+
 # --- fault rules ------------------------------------------------------------------------
 PRE_AUTH_ACTIONS = {"hang", "drop"}
 _rules_lock = threading.Lock()
@@ -183,11 +192,7 @@ class FaultRule:
 
     def __init__(self, index, spec, keys, actions):
         where = f"faults[{index}]"
-        if not isinstance(spec, dict):
-            raise ConfigError(f"{where}: not an object")
-        unknown = set(spec) - keys
-        if unknown:
-            raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
+        check_keys(where, spec, keys)
         self.index = index
         self.action = spec.get("action")
         if self.action not in actions:
