@@ -25,9 +25,11 @@ Uses Debian 12's python3-dnslib.
 import argparse
 import json
 import os
-import signal
 import sys
 import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from stub_server import JsonLog, wait_for_stop_signal, write_port_file  # noqa: E402
 
 try:
     from dnslib import CNAME, MX, QTYPE, RCODE, RR, TXT, A, DNSLabel
@@ -50,6 +52,7 @@ class Zone:
         self.reload()
 
     def reload(self):
+        """Read the zone file again if it changed (the caller holds the lock)."""
         st = os.stat(self.path)
         stamp = (st.st_mtime_ns, st.st_size)
         if stamp == self.stamp:
@@ -62,12 +65,14 @@ class Zone:
         self.stamp = stamp
 
     def get(self, name):
+        """The record sets of name (any case, trailing dot or not), or None."""
         with self.lock:
             self.reload()
             return self.records.get(name.lower().rstrip("."))
 
 
 def txt_record(text):
+    """A TXT record of text, split into character-strings of up to 255 bytes."""
     data = text.encode()
     chunks = [data[i:i + 255] for i in range(0, len(data), 255)] or [b""]
     return TXT(chunks)
@@ -88,12 +93,14 @@ def records_of(name, rrset, qtype):
 
 
 class ZoneResolver(BaseResolver):
+    """Answers from the zone; logs each query (a JsonLog)."""
+
     def __init__(self, zone, log):
         self.zone = zone
         self.log = log
-        self.log_lock = threading.Lock()
 
     def resolve(self, request, handler):
+        """The reply to one query."""
         reply = request.reply()
         qname = request.q.qname
         qtype = QTYPE[request.q.qtype]
@@ -113,24 +120,20 @@ class ZoneResolver(BaseResolver):
         else:
             for rr in records_of(qname, rrset, qtype):
                 reply.add_answer(rr)
-        self.record({"name": name, "type": qtype, "rcode": RCODE[reply.header.rcode],
-                     "answers": len(reply.rr), "proto": handler.protocol})
+        self.log.write({"name": name, "type": qtype, "rcode": RCODE[reply.header.rcode],
+                        "answers": len(reply.rr), "proto": handler.protocol})
         return reply
-
-    def record(self, entry):
-        if not self.log:
-            return
-        with self.log_lock:
-            self.log.write(json.dumps(entry, separators=(",", ":")) + "\n")
-            self.log.flush()
 
 
 class QuietLogger(DNSLogger):
+    """dnslib's logger, silent."""
+
     def __init__(self):
         super().__init__(log="-request,-reply,-truncated,-error,-recv,-send,-data", prefix=False)
 
 
 def main():
+    """Serve the zone until SIGTERM or SIGINT."""
     parser = argparse.ArgumentParser(description="DNS stand-in answering from a JSON zone")
     parser.add_argument("--zone", required=True)
     parser.add_argument("--port-file", required=True)
@@ -139,23 +142,15 @@ def main():
     args = parser.parse_args()
 
     zone = Zone(args.zone)
-    log = open(args.log, "a", encoding="utf-8") if args.log else None
-    resolver = ZoneResolver(zone, log)
+    resolver = ZoneResolver(zone, JsonLog(args.log))
     udp = DNSServer(resolver, address=args.bind, port=0, logger=QuietLogger())
     port = udp.server.server_address[1]
     tcp = DNSServer(resolver, address=args.bind, port=port, tcp=True, logger=QuietLogger())
     udp.start_thread()
     tcp.start_thread()
 
-    tmp = args.port_file + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(f"{port}\n")
-    os.replace(tmp, args.port_file)
-
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
-    done.wait()
+    write_port_file(args.port_file, port)
+    wait_for_stop_signal()
     udp.stop()
     tcp.stop()
 

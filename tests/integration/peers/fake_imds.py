@@ -13,20 +13,20 @@ logged as one JSON line. Python 3.11 standard library only.
 See README.md next to this file for the configuration keys.
 """
 
-import argparse
 import base64
 import datetime
-import http.server
+import http
 import json
 import os
 import secrets
-import select
-import signal
-import socket
 import sys
 import threading
 import time
 import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from stub_server import (ConfigError, FaultRule, JsonLog, StubHTTPServer,  # noqa: E402
+                         StubRequestHandler, argument_parser, filler, serve, take_rule)
 
 TOKEN_PATH = "/latest/api/token"
 TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"
@@ -45,24 +45,17 @@ RULE_KEYS = {"path", "method", "times", "action", "status", "body", "delay_ms", 
              "fill", "exact", "max_ms"}
 
 
-class ConfigError(Exception):
-    pass
-
-
 def utc_iso(when):
+    """The ISO 8601 UTC time (2026-11-28T12:00:00Z) of epoch seconds."""
     return datetime.datetime.fromtimestamp(when, datetime.timezone.utc).strftime(
         "%Y-%m-%dT%H:%M:%SZ")
 
 
-class Rule:
-    """One fault rule; 'times' is consumed under the server lock."""
+class Rule(FaultRule):
+    """One fault rule: the requests it matches (path, method) and what it does."""
 
     def __init__(self, index, spec):
-        if not isinstance(spec, dict):
-            raise ConfigError(f"faults[{index}]: not an object")
-        unknown = set(spec) - RULE_KEYS
-        if unknown:
-            raise ConfigError(f"faults[{index}]: unknown keys {sorted(unknown)}")
+        super().__init__(index, spec, RULE_KEYS, ACTIONS)
         self.path = spec.get("path")
         if not isinstance(self.path, str) or not self.path:
             raise ConfigError(f"faults[{index}]: \"path\" must be a non-empty string")
@@ -70,24 +63,16 @@ class Rule:
         if self.method is not None:
             self.method = str(self.method).upper()
         self.exact = bool(spec.get("exact", False))
-        times = spec.get("times")
-        if times is not None and (not isinstance(times, int) or times < 0):
-            raise ConfigError(f"faults[{index}]: \"times\" must be a non-negative integer")
-        self.remaining = times  # None: unlimited
-        self.action = spec.get("action")
-        if self.action not in ACTIONS:
-            raise ConfigError(f"faults[{index}]: \"action\" must be one of {sorted(ACTIONS)}")
         self.status = int(spec.get("status", 500))
         body = spec.get("body", "")
         self.body = body.encode() if isinstance(body, str) else bytes(body)
-        self.delay_ms = int(spec.get("delay_ms", 0))
         self.size = int(spec.get("size", 50 * 1024 * 1024))
         self.fill = str(spec.get("fill", "A")).encode() or b"A"
-        self.max_ms = spec.get("max_ms")  # hang: give up (close) after this long
         if self.action == "status" and "status" not in spec:
             raise ConfigError(f"faults[{index}]: action \"status\" needs \"status\"")
 
     def matches(self, method, path):
+        """Whether the rule applies to a request of method for path."""
         if self.method is not None and self.method != method:
             return False
         if self.path == "token":
@@ -98,6 +83,9 @@ class Rule:
 
 
 class State:
+    """The instance the configuration describes, its session tokens, its fault rules and
+    the request log."""
+
     def __init__(self, config, config_dir):
         unknown = set(config) - CONFIG_KEYS
         if unknown:
@@ -121,28 +109,18 @@ class State:
         tags = config.get("tags")
         if tags is not None and not isinstance(tags, dict):
             raise ConfigError("\"tags\" must be an object or null")
-        self.log_file = None
-
-    # --- fault rules -------------------------------------------------------------------
-    def take_rule(self, method, path):
-        with self.lock:
-            for rule in self.rules:
-                if rule.remaining is not None and rule.remaining <= 0:
-                    continue
-                if rule.matches(method, path):
-                    if rule.remaining is not None:
-                        rule.remaining -= 1
-                    return rule
-        return None
+        self.log = JsonLog()
 
     # --- tokens ------------------------------------------------------------------------
     def new_token(self, ttl):
+        """A new session token, valid for ttl seconds."""
         token = base64.urlsafe_b64encode(secrets.token_bytes(42)).decode().rstrip("=")
         with self.lock:
             self.tokens[token] = time.monotonic() + ttl
         return token
 
     def token_valid(self, token):
+        """Whether token was issued here and has not expired."""
         with self.lock:
             expiry = self.tokens.get(token)
             if expiry is None:
@@ -152,17 +130,9 @@ class State:
                 return False
             return True
 
-    # --- request log -------------------------------------------------------------------
-    def log(self, record):
-        if self.log_file is None:
-            return
-        line = json.dumps(record, separators=(",", ":"), sort_keys=False)
-        with self.lock:
-            self.log_file.write(line + "\n")
-            self.log_file.flush()
-
     # --- metadata values -----------------------------------------------------------------
     def user_data(self):
+        """The user-data bytes (user_data_file or user_data_b64), or None."""
         c = self.config
         if c.get("user_data_file") is not None:
             path = c["user_data_file"]
@@ -178,6 +148,7 @@ class State:
         return None
 
     def credentials(self):
+        """The role's credentials document (the next one of a list, for rotation)."""
         cred = self.config.get("credentials") or {}
         if isinstance(cred, list):
             with self.lock:
@@ -321,7 +292,7 @@ STATUS_BODIES = {
 
 
 def error_body(status):
-    # The real service answers errors with a small HTML document.
+    """The small HTML document the real service answers errors with."""
     reason = STATUS_BODIES.get(status)
     if reason is None:
         try:
@@ -336,46 +307,24 @@ def error_body(status):
             f' <body>\n  <h1>{status} - {reason}</h1>\n </body>\n</html>\n').encode()
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(StubRequestHandler):
+    """The metadata service's answers, and its faults."""
+
     server_version = "EC2ws"
     sys_version = ""
     timeout = 60  # idle keep-alive connections
 
     state: State  # set on the class by main()
 
-    def setup(self):
-        super().setup()
-        # Headers and body go out in two writes: without TCP_NODELAY, Nagle's algorithm and
-        # the client's delayed ACK add ~40 ms to every answer.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format, *args):  # noqa: A002 - BaseHTTPRequestHandler's API
-        pass
-
     def do_GET(self):
+        """Every method goes to dispatch (the service answers them all)."""
         self.dispatch()
 
-    def do_HEAD(self):
-        self.dispatch()
-
-    def do_PUT(self):
-        self.dispatch()
-
-    def do_POST(self):
-        self.dispatch()
-
-    def do_DELETE(self):
-        self.dispatch()
-
-    def do_PATCH(self):
-        self.dispatch()
-
-    def do_OPTIONS(self):
-        self.dispatch()
+    do_HEAD = do_PUT = do_POST = do_DELETE = do_PATCH = do_OPTIONS = do_GET
 
     # --- helpers -------------------------------------------------------------------------
     def discard_body(self):
+        """Read and drop the request body (Content-Length)."""
         length = self.headers.get("Content-Length")
         if length and length.isdigit():
             remaining = int(length)
@@ -386,6 +335,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 remaining -= len(chunk)
 
     def send(self, status, body=b"", content_type="text/plain", extra=None):
+        """A whole answer: status, body and extra headers (no body for HEAD)."""
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -396,13 +346,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def record(self, status, action):
+        """Log the request (one JSON line) with its status and fault action."""
         ttl = self.headers.get(TTL_HEADER)
         if ttl is not None:
             try:
                 ttl = int(ttl.strip())
             except ValueError:
                 pass
-        self.state.log({
+        self.state.log.write({
             "method": self.command,
             "path": self.req_path,
             "has_token": self.headers.get(TOKEN_HEADER) is not None,
@@ -415,15 +366,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         })
 
     def token_ok(self):
+        """Whether the request carries a valid session token."""
         token = self.headers.get(TOKEN_HEADER)
         return token is not None and self.state.token_valid(token)
 
     # --- the request ---------------------------------------------------------------------
     def dispatch(self):
+        """Answer one request: a matching fault rule's fault, else the service's answer."""
         self.discard_body()
         raw = urllib.parse.urlsplit(self.path).path
         self.req_path = urllib.parse.unquote(raw)
-        rule = self.state.take_rule(self.command, self.req_path)
+        rule = take_rule(self.state.rules, (self.command, self.req_path))
         try:
             if rule is None:
                 status, body, extra = self.answer()
@@ -465,6 +418,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return 200, body, None
 
     def fault(self, rule):
+        """Answer with the rule's fault."""
         action = rule.action
         if action == "status":
             self.record(rule.status, "status")
@@ -488,85 +442,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.stream_big(rule)
         elif action == "drop":
             self.record(None, "drop")
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
+            self.drop()
         elif action == "hang":
             self.record(None, "hang")
-            self.hang(rule)
+            self.hang(rule.max_ms)
 
     def stream_big(self, rule):
+        """A 200 answer of rule.size bytes of rule.fill."""
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(rule.size))
         self.end_headers()
         if self.command == "HEAD":
             return
-        chunk = (rule.fill * (65536 // len(rule.fill) + 1))[:65536]
-        left = rule.size
-        while left > 0:
-            piece = chunk[:min(left, len(chunk))]
+        for piece in filler(rule.fill, rule.size):
             self.wfile.write(piece)
-            left -= len(piece)
         self.wfile.flush()
-
-    def hang(self, rule):
-        """Never answer; return when the client closes (or after max_ms, or at shutdown)."""
-        self.close_connection = True
-        deadline = None if rule.max_ms is None else time.monotonic() + rule.max_ms / 1000.0
-        sock = self.connection
-        sock.settimeout(None)
-        while not self.server.stopping.is_set():
-            wait = 0.2
-            if deadline is not None:
-                wait = min(wait, deadline - time.monotonic())
-                if wait <= 0:
-                    break
-            readable, _, _ = select.select([sock], [], [], wait)
-            if readable:
-                try:
-                    if not sock.recv(65536):
-                        break  # the client went away
-                except OSError:
-                    break
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-
-class Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
-
-    def __init__(self, address, handler):
-        self.stopping = threading.Event()
-        super().__init__(address, handler)
-
-    def handle_error(self, request, client_address):
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (BrokenPipeError, ConnectionResetError, TimeoutError)):
-            return
-        super().handle_error(request, client_address)
-
-
-def write_atomically(path, text):
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def main():
-    parser = argparse.ArgumentParser(description="Stand-in EC2 instance metadata service (IMDSv2)")
-    parser.add_argument("--config", required=True, help="configuration JSON file")
-    parser.add_argument("--port-file", required=True, help="where to write the port once listening")
-    parser.add_argument("--log", help="request log, one JSON object per line")
-    parser.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
+    """Serve as the stand-in IMDS; returns the exit code (2: bad configuration)."""
+    parser = argument_parser("Stand-in EC2 instance metadata service (IMDSv2)", tls=False)
     args = parser.parse_args()
 
     try:
@@ -579,29 +475,12 @@ def main():
         print(f"fake_imds: {args.config}: {e}", file=sys.stderr)
         return 2
 
-    if args.log:
-        state.log_file = open(args.log, "a", encoding="utf-8")
+    state.log = JsonLog(args.log)
     Handler.state = state
-    family = socket.AF_INET6 if ":" in args.bind else socket.AF_INET
-    Server.address_family = family
-    server = Server((args.bind, args.port), Handler)
-
-    def stop(signum, frame):
-        # Exit at once: the log is flushed per line, and threads left hanging on purpose
-        # ("hang") must not delay the test's cleanup.
-        server.stopping.set()
-        os._exit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-
-    write_atomically(args.port_file, f"{server.server_address[1]}\n")
-    try:
-        server.serve_forever(poll_interval=0.2)
-    finally:
-        server.stopping.set()
-        server.server_close()
-    return 0
+    server = StubHTTPServer((args.bind, args.port), Handler)
+    # exit at once at SIGTERM: threads left hanging on purpose ("hang") must not delay the
+    # test's cleanup
+    return serve(server, args.port_file, exit_at_once=True)
 
 
 if __name__ == "__main__":

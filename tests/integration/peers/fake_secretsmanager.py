@@ -19,53 +19,31 @@ The configuration file is read again when it changes (or on SIGHUP); rule counte
 start afresh. See README.md next to this file for the configuration keys.
 """
 
-import argparse
 import base64
-import datetime
 import email.utils
 import hashlib
-import hmac
-import http.server
 import json
 import os
 import re
-import select
-import signal
-import socket
 import ssl
-import struct
 import sys
-import threading
 import time
 import uuid
 
-try:
-    from botocore.auth import SIGNED_HEADERS_BLACKLIST, SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.compat import HTTPHeaders
-    from botocore.credentials import Credentials
-except ImportError:  # pragma: no cover - reported at start
-    SigV4Auth = None
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from aws_sigv4 import (ALGORITHM, SIGNATURE_MISMATCH, ApiError, Auth,  # noqa: E402
+                       amz_date, check_clock_skew, check_service_and_region, check_signature,
+                       find_credential, parse_amz_date, parse_authorization,
+                       signed_header_names)
+from aws_stub import (IMDS_DEFAULT_CREDENTIALS, AwsConfig, AwsFaultRule,  # noqa: E402
+                      AwsHandler, AwsState, http_error_page, json_or_none, run)
+from stub_server import (ConfigError, argument_parser, check_keys, filler,  # noqa: E402
+                         take_rule)
 
+PROG = "fake_secretsmanager"
 SERVICE = "secretsmanager"
 TARGET_PREFIX = "secretsmanager."
 CONTENT_TYPE = "application/x-amz-json-1.1"
-SIGV4_TIMESTAMP = "%Y%m%dT%H%M%SZ"
-ALGORITHM = "AWS4-HMAC-SHA256"
-MAX_BODY = 16 * 1024 * 1024
-
-# The defaults of the stand-in IMDS (fake_imds.py): used when "credentials" is absent,
-# so the two stand-ins work together without configuration.
-IMDS_DEFAULT_CREDENTIALS = [{
-    "access_key_id": "ASIAFAKEIMDS00000001",
-    "secret_access_key": "fakeSecretAccessKeyFromTheStandInImds0001",
-    "session_token": "FakeSessionTokenFromTheStandInImds//////////0001=",
-    "role": "mailinit-test-role",
-}]
-
-SIGNATURE_MISMATCH = ("The request signature we calculated does not match the signature you "
-                      "provided. Check your AWS Secret Access Key and signing method. Consult "
-                      "the service documentation for details.")
 
 # code -> (HTTP status, default message, kind). The kind decides how the error is
 # serialised: "op" errors are modelled by Secrets Manager itself (namespace
@@ -118,103 +96,47 @@ CREDENTIAL_KEYS = {"access_key_id", "secret_access_key", "session_token", "expir
 SECRET_KEYS = {"SecretString", "SecretBinary", "VersionId", "VersionStages", "arn", "ARN",
                "Name", "CreatedDate", "Description", "error", "message", "status"}
 ACTIONS = {"error", "status_raw", "hang", "drop", "slow", "big", "expired_token"}
-PRE_AUTH_ACTIONS = {"hang", "drop"}
 RULE_KEYS = {"times", "secret", "target", "access_key_id", "action", "type", "status",
              "message", "body", "content_type", "delay_ms", "size", "fill", "chunked",
              "max_ms", "rst", "close"}
 
 
-class ConfigError(Exception):
-    pass
-
-
-class ClientGone(Exception):
-    """The client closed the connection in the middle of a request."""
-
-
-class FaultHandled(Exception):
-    """A drop/hang fault ended the connection without an answer (already logged)."""
-
-
-def amz_date(epoch):
-    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime(SIGV4_TIMESTAMP)
-
-
-def parse_amz_date(text):
-    """epoch seconds of an ISO 8601 basic timestamp (20261128T120000Z), or None."""
-    try:
-        when = datetime.datetime.strptime(text, SIGV4_TIMESTAMP)
-    except (TypeError, ValueError):
-        return None
-    return when.replace(tzinfo=datetime.timezone.utc).timestamp()
-
-
-def http_error_page(status):
-    """The small HTML page a load balancer answers with (for "status_raw")."""
-    try:
-        reason = http.HTTPStatus(status).phrase
-    except ValueError:
-        reason = "Error"
-    return (f"<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
-            f"<center><h1>{status} {reason}</h1></center>\r\n</body>\r\n</html>\r\n").encode()
-
 
 def default_suffix(name):
-    # The six random characters Secrets Manager appends to a secret's ARN; stable per name.
+    """The six random characters Secrets Manager appends to a secret's ARN; stable per name."""
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
     digest = hashlib.sha256(name.encode()).digest()
     return "".join(alphabet[b % len(alphabet)] for b in digest[:6])
 
 
-class Rule:
-    """One fault rule; "times" is consumed under the state lock."""
+
+class Rule(AwsFaultRule):
+    """One fault rule: what it matches (secret, target, access_key_id) and what it does."""
 
     def __init__(self, index, spec):
+        super().__init__(index, spec, RULE_KEYS, ACTIONS)
         where = f"faults[{index}]"
-        if not isinstance(spec, dict):
-            raise ConfigError(f"{where}: not an object")
-        unknown = set(spec) - RULE_KEYS
-        if unknown:
-            raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
-        self.index = index
-        self.action = spec.get("action")
-        if self.action not in ACTIONS:
-            raise ConfigError(f"{where}: \"action\" must be one of {sorted(ACTIONS)}")
-        times = spec.get("times")
-        if times is not None and (not isinstance(times, int) or times < 0):
-            raise ConfigError(f"{where}: \"times\" must be a non-negative integer")
-        self.remaining = times  # None: unlimited
         self.secret = spec.get("secret")
         self.target = spec.get("target")
         if self.target is not None and "." not in self.target:
             self.target = TARGET_PREFIX + self.target
-        self.access_key_id = spec.get("access_key_id")
-        self.type = spec.get("type")
         if self.action == "error" and not isinstance(self.type, str):
             raise ConfigError(f"{where}: action \"error\" needs \"type\" (an error code)")
-        self.status = spec.get("status")
-        if self.action == "status_raw" and self.status is None:
-            self.status = 502
         if self.status is not None and not isinstance(self.status, int):
             raise ConfigError(f"{where}: \"status\" must be an integer")
-        self.message = spec.get("message")
         body = spec.get("body")
         self.body = None if body is None else (body.encode() if isinstance(body, str)
                                                else bytes(body))
         self.content_type = spec.get("content_type", "text/html")
-        self.delay_ms = int(spec.get("delay_ms", 0))
         self.size = int(spec.get("size", 2 * 1024 * 1024))
         self.fill = str(spec.get("fill", "A")) or "A"
         if any(c in self.fill for c in '"\\') or any(ord(c) < 0x20 for c in self.fill):
             raise ConfigError(f"{where}: \"fill\" must not need JSON escaping")
         self.chunked = bool(spec.get("chunked", False))
-        self.max_ms = spec.get("max_ms")
-        self.rst = bool(spec.get("rst", False))
-        self.close = bool(spec.get("close", False))
 
     def matches(self, target, secret_id, access_key_id):
-        if self.remaining is not None and self.remaining <= 0:
-            return False
+        """Whether the rule applies to a request for target and secret_id signed with
+        access_key_id."""
         if self.secret is not None and self.secret != secret_id:
             return False
         if self.target is not None and self.target != target:
@@ -225,13 +147,11 @@ class Rule:
 
 
 class Secret:
+    """One secret of the configuration (by name or ARN), or the error asking for it gives."""
+
     def __init__(self, key, spec, region, account):
         where = f"secrets[{key!r}]"
-        if not isinstance(spec, dict):
-            raise ConfigError(f"{where}: not an object")
-        unknown = set(spec) - SECRET_KEYS
-        if unknown:
-            raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
+        check_keys(where, spec, SECRET_KEYS)
         arn = spec.get("arn") or spec.get("ARN")
         if key.startswith("arn:"):
             arn = arn or key
@@ -268,10 +188,11 @@ class Secret:
         self.description = spec.get("Description")
 
     def ids(self):
+        """The SecretIds that find it: the name, the ARN and the partial ARN."""
         return {self.name, self.arn, self.partial_arn}
 
 
-class Config:
+class Config(AwsConfig):
     """One parsed, validated configuration file."""
 
     def __init__(self, raw):
@@ -280,11 +201,8 @@ class Config:
         unknown = set(raw) - CONFIG_KEYS
         if unknown:
             raise ConfigError(f"unknown configuration keys {sorted(unknown)}")
-        self.region = raw.get("region", "eu-west-1")
-        self.account = str(raw.get("account_id", "123456789012"))
+        super().__init__(raw)
         self.instance_id = raw.get("instance_id", "i-0123456789abcdef0")
-        self.clock_offset = float(raw.get("clock_offset_seconds", 0))
-        self.skew_limit = int(raw.get("clock_skew_limit_seconds", 300))
         self.namespaced = bool(raw.get("namespaced_error_types", True))
         self.message_key = raw.get("message_key", "auto")
         if self.message_key not in ("auto", "message", "Message"):
@@ -315,215 +233,47 @@ class Config:
         self.rules = [Rule(i, r) for i, r in enumerate(faults)]
 
     def find_secret(self, secret_id):
+        """The secret SecretId names (name, ARN or partial ARN), or None."""
         for secret in self.secrets:
             if secret_id in secret.ids():
                 return secret
         return None
 
 
-def load_config(path):
-    with open(path, encoding="utf-8") as f:
-        raw = json.load(f)
-    return Config(raw)
 
+class Handler(AwsHandler):
+    """The Secrets Manager front end and operations."""
 
-class State:
-    def __init__(self, path):
-        self.path = path
-        self.lock = threading.Lock()
-        self.config = load_config(path)
-        self.stamp = self._stamp()
-        self.log_file = None
-        self.connections = 0
-
-    def _stamp(self):
-        try:
-            st = os.stat(self.path)
-        except OSError:
-            return None
-        return (st.st_mtime_ns, st.st_size, st.st_ino)
-
-    def reload(self, force=False):
-        """Read the configuration again when the file changed; keep the old one if broken."""
-        stamp = self._stamp()
-        with self.lock:
-            if not force and (stamp is None or stamp == self.stamp):
-                return
-            try:
-                config = load_config(self.path)
-            except (OSError, ValueError, ConfigError) as e:
-                print(f"fake_secretsmanager: {self.path}: {e} (keeping the previous "
-                      "configuration)", file=sys.stderr, flush=True)
-                self.stamp = stamp
-                return
-            self.config = config
-            self.stamp = stamp
-
-    def now(self):
-        return time.time() + self.config.clock_offset
-
-    def next_connection(self):
-        with self.lock:
-            self.connections += 1
-            return self.connections
-
-    def take_rule(self, config, target, secret_id, akid, pre_auth):
-        """Consume and return the first matching rule with uses left when it applies in
-        this phase: drop/hang before the signature check, all others after it."""
-        with self.lock:
-            for rule in config.rules:
-                if not rule.matches(target, secret_id, akid):
-                    continue
-                if (rule.action in PRE_AUTH_ACTIONS) != pre_auth:
-                    return None
-                if rule.remaining is not None:
-                    rule.remaining -= 1
-                return rule
-        return None
-
-    def log(self, record):
-        if self.log_file is None:
-            return
-        line = json.dumps(record, separators=(",", ":"))
-        with self.lock:
-            self.log_file.write(line + "\n")
-            self.log_file.flush()
-
-
-class ApiError(Exception):
-    def __init__(self, code, message=None, status=None, type_name=None):
-        super().__init__(code)
-        self.code = code
-        self.message = message
-        self.status = status
-        self.type_name = type_name  # verbatim "__type" (e.g. "ns#Code"), else derived
-
-
-if SigV4Auth is not None:
-    class DeclaredHeadersSigV4Auth(SigV4Auth):
-        """botocore's SigV4Auth, except that headers botocore itself never signs
-        (User-Agent, Expect, X-Amzn-Trace-Id) are kept when the client declared them
-        signed: the service canonicalises whatever SignedHeaders lists. Used only in that
-        case; canonicalisation, hashing and the signing key are botocore's own."""
-
-        def headers_to_sign(self, request):
-            header_map = HTTPHeaders()
-            for name, value in request.headers.items():
-                header_map[name.lower()] = value
-            return header_map
-
-
-class Auth:
-    """What the request's Authorization header says, and what the checks found."""
-
-    def __init__(self):
-        self.algorithm = None
-        self.credential_parts = []
-        self.access_key_id = None
-        self.region = None
-        self.service = None
-        self.scope_date = None
-        self.signed_headers = []
-        self.signature = None
-        self.signature_valid = None
-        self.token_present = False
-        self.token_signed = False
-        self.credential = None
-        self.expected_creq = None
-        self.expected_sts = None
-        self.problem = None
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 120  # idle keep-alive connections
-
-    state: State  # set on the class by main()
-
-    def log_message(self, format, *args):  # noqa: A002 - BaseHTTPRequestHandler's API
-        pass
+    bad_body_error_type = "BadRequest"
+    log_elapsed = True
 
     def setup(self):
+        """Number the connection and count its requests."""
         super().setup()
-        self.conn_id = self.state.next_connection()
         self.conn_requests = 0
 
     def handle(self):
+        """Serve the connection; log one that ended without a request."""
         try:
             super().handle()
         finally:
             if self.conn_requests == 0:
                 # e.g. a client that verifies the host name after the TLS handshake and
                 # then hangs up because the certificate is for another host
-                self.state.log({"target": None, "status": None, "action": "no_request",
-                                "connection": self.conn_id,
-                                "tls": isinstance(self.connection, ssl.SSLSocket),
-                                "time": round(time.time(), 3)})
-
-    # The real service sends no Server header; Date comes from the (shifted) server clock.
-    def send_response(self, code, message=None):
-        self.send_response_only(code, message)
-        self.send_header("Date", self.date_time_string())
-
-    def date_time_string(self, timestamp=None):
-        return email.utils.formatdate(self.state.now() if timestamp is None else timestamp,
-                                      usegmt=True)
+                self.state.log.write({"target": None, "status": None, "action": "no_request",
+                                      "connection": self.conn_id,
+                                      "tls": isinstance(self.connection, ssl.SSLSocket),
+                                      "time": round(time.time(), 3)})
 
     def do_POST(self):
+        """Every method goes to dispatch (the service answers them all)."""
         self.dispatch()
 
     do_GET = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = do_POST
 
-    # --- reading -------------------------------------------------------------------------
-    def read_exact(self, n):
-        data = self.rfile.read(n)
-        if data is None or len(data) < n:
-            raise ClientGone()
-        return data
-
-    def read_body(self):
-        te = (self.headers.get("Transfer-Encoding") or "").lower()
-        if "chunked" in te:
-            chunks, total = [], 0
-            while True:
-                line = self.rfile.readline(1024)
-                if not line:
-                    raise ClientGone()
-                size = int(line.split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                        pass  # trailers
-                    return b"".join(chunks)
-                total += size
-                if total > MAX_BODY:
-                    raise ValueError("body too large")
-                chunks.append(self.read_exact(size))
-                self.rfile.readline(1024)
-        length = self.headers.get("Content-Length")
-        if length is None:
-            return b""
-        n = int(length.strip())
-        if n < 0 or n > MAX_BODY:
-            raise ValueError("bad Content-Length")
-        return self.read_exact(n) if n else b""
-
     # --- writing -------------------------------------------------------------------------
-    def send_bytes(self, status, body, content_type, extra=None, close=False):
-        self.send_response(status)
-        self.send_header("x-amzn-RequestId", self.request_id)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (extra or {}).items():
-            self.send_header(name, value)
-        if close:
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-        self.wfile.flush()
-
     def send_json(self, status, obj, close=False):
+        """A 200-style answer with obj as compact JSON."""
         body = json.dumps(obj, separators=(",", ":")).encode()
         self.send_bytes(status, body, CONTENT_TYPE, close=close)
 
@@ -557,11 +307,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # --- the request ---------------------------------------------------------------------
     def dispatch(self):
+        """Answer one request and log it (one JSON line) however it ends."""
         self.state.reload()
         config = self.state.config
         self.conn_requests += 1
         self.request_id = str(uuid.uuid4())
-        started = time.monotonic()
         record = {
             "target": self.headers.get("X-Amz-Target"),
             "secret_id": None,
@@ -584,57 +334,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "user_agent": self.headers.get("User-Agent"),
             "time": round(time.time(), 3),
         }
-        try:
-            try:
-                body = self.read_body()
-            except ValueError:
-                record["status"] = 400
-                record["error_type"] = "BadRequest"
-                self.state.log(record)
-                self.send_bytes(400, b"", "text/plain", close=True)
-                return
-            self.handle_api(config, record, body)
-        except FaultHandled:
-            self.close_connection = True
-            return
-        except ClientGone:
-            record["action"] = record["action"] or "client_gone"
-            self.close_connection = True
-            self.state.log(record)
-            return
-        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, TimeoutError):
-            self.close_connection = True
-            record["action"] = record["action"] or "client_gone"
-        record["elapsed_ms"] = round((time.monotonic() - started) * 1000, 1)
-        self.state.log(record)
+        self.serve_request(record, lambda body: self.handle_api(config, record, body))
 
     def handle_api(self, config, record, body):
-        request = None
-        try:
-            request = json.loads(body) if body else None
-        except ValueError:
-            pass
+        """Faults before the signature check, the check, faults after it, the operation."""
+        request = json_or_none(body)
         secret_id = request.get("SecretId") if isinstance(request, dict) else None
         if isinstance(secret_id, str):
             record["secret_id"] = secret_id
         target = record["target"]
         auth = Auth()
-        self.parse_authorization(auth)  # lenient: only to match and log
+        parse_authorization(self.headers, auth)  # lenient: only to match and log
         self.fill_auth(record, auth)
 
         # drop/hang: before the signature check
-        rule = self.state.take_rule(config, target, record["secret_id"], auth.access_key_id,
-                                    pre_auth=True)
-        if rule is not None:
-            record["action"] = rule.action
-            if rule.delay_ms:
-                time.sleep(rule.delay_ms / 1000.0)
-            self.state.log(record)
-            if rule.action == "drop":
-                self.drop(rule)
-            else:
-                self.hang(rule)
-            raise FaultHandled()
+        request_keys = (target, record["secret_id"], auth.access_key_id)
+        self.fault_before_auth(record, config.rules, request_keys)
 
         try:
             self.authenticate(config, auth, body)
@@ -644,12 +359,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         self.fill_auth(record, auth)
 
-        rule = self.state.take_rule(config, target, record["secret_id"], auth.access_key_id,
-                                    pre_auth=False)
+        rule = take_rule(config.rules, request_keys, pre_auth=False)
         if rule is not None:
-            record["action"] = rule.action
-            if rule.delay_ms:
-                time.sleep(rule.delay_ms / 1000.0)
+            self.start_fault(record, rule)
             if rule.action != "slow":
                 self.fault(config, rule, record, request)
                 return
@@ -664,6 +376,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     @staticmethod
     def fill_auth(record, auth):
+        """Copy what the signature check found into the log record."""
         record["access_key_id"] = auth.access_key_id
         record["region"] = auth.region
         record["session_token_signed"] = auth.token_signed
@@ -675,40 +388,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if auth.problem:
             record["signature_problem"] = auth.problem
 
-    # --- Signature Version 4 ---------------------------------------------------------------
-    def parse_authorization(self, auth):
-        """Fill auth from the Authorization header; return the list of missing parameters
-        (None when there is no usable header at all)."""
-        header = self.headers.get("Authorization")
-        auth.token_present = self.headers.get("X-Amz-Security-Token") is not None
-        if header is None:
-            return None
-        header = header.strip()
-        algorithm, _, rest = header.partition(" ")
-        auth.algorithm = algorithm
-        params = {}
-        for part in rest.split(","):
-            key, sep, value = part.strip().partition("=")
-            if sep:
-                params[key.strip()] = value.strip()
-        missing = [p for p in ("Credential", "Signature", "SignedHeaders") if p not in params]
-        credential = params.get("Credential")
-        if credential is not None:
-            parts = credential.split("/")
-            auth.credential_parts = parts
-            auth.access_key_id = parts[0]
-            if len(parts) == 5:
-                auth.scope_date, auth.region, auth.service = parts[1], parts[2], parts[3]
-        if "SignedHeaders" in params:
-            auth.signed_headers = [h for h in params["SignedHeaders"].split(";") if h]
-            auth.token_signed = "x-amz-security-token" in [h.lower() for h in
-                                                           auth.signed_headers]
-        auth.signature = params.get("Signature")
-        return missing
-
+    # --- Signature Version 4 (the checks of aws_sigv4.py, in the service's order) ---------
     def authenticate(self, config, auth, body):
+        """Check the request's signature like the service: ApiError when it fails."""
         header = self.headers.get("Authorization")
-        missing = self.parse_authorization(auth)
+        missing = parse_authorization(self.headers, auth)
         if header is None:
             raise ApiError("MissingAuthenticationTokenException")
         if auth.algorithm != ALGORITHM:
@@ -722,11 +406,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise ApiError("IncompleteSignatureException",
                            "Credential must have exactly 5 slash-delimited elements, e.g. "
                            f"keyid/date/region/service/term, got '{'/'.join(parts)}'")
-        signed = [h.lower() for h in auth.signed_headers]
-        if "host" not in signed:
-            raise ApiError("IncompleteSignatureException",
-                           "'Host' or ':authority' must be a 'SignedHeader' in the AWS "
-                           "Authorization.")
+        signed = signed_header_names(auth)
         # the time the request was signed at
         x_amz_date = self.headers.get("X-Amz-Date")
         if x_amz_date is not None:
@@ -753,87 +433,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise ApiError("InvalidSignatureException",
                            "Credential should be scoped with a valid terminator: "
                            f"'aws4_request', not '{parts[4]}'.")
-        if auth.service != SERVICE:
-            raise ApiError("InvalidSignatureException",
-                           f"Credential should be scoped to correct service: '{SERVICE}'. ")
-        if auth.region != config.region:
-            raise ApiError("InvalidSignatureException",
-                           "Credential should be scoped to a valid region.")
+        check_service_and_region(auth, SERVICE, config.region)
         if auth.scope_date != timestamp[:8]:
             raise ApiError("InvalidSignatureException",
                            "Date in Credential scope does not match YYYYMMDD from ISO-8601 "
                            f"version of date from HTTP: '{auth.scope_date}' != "
                            f"'{timestamp[:8]}', from '{timestamp}'.")
         # the access key and its session token
-        cred = config.credentials.get(auth.access_key_id)
-        if cred is None:
-            raise ApiError("UnrecognizedClientException")
-        auth.credential = cred
-        tokens = self.headers.get_all("X-Amz-Security-Token") or []
-        want = cred.get("session_token")
-        if want:
-            if tokens != [want]:
-                raise ApiError("UnrecognizedClientException")
-            if config.require_signed_token and not auth.token_signed:
-                raise ApiError("UnrecognizedClientException")
-        elif tokens:
-            raise ApiError("UnrecognizedClientException")
+        cred = find_credential(self.headers, auth, config.credentials,
+                               config.require_signed_token)
         if cred.get("expired"):
             raise ApiError("ExpiredTokenException")
-        # clock skew
-        now = self.state.now()
+        # clock skew, then the signature computed by botocore
         limit = config.skew_limit
-        minutes = f"{limit // 60} min." if limit % 60 == 0 else f"{limit} sec."
-        if signed_at < now - limit:
-            raise ApiError("InvalidSignatureException",
-                           f"Signature expired: {timestamp} is now earlier than "
-                           f"{amz_date(now - limit)} ({amz_date(now)} - {minutes})")
-        if signed_at > now + limit:
-            raise ApiError("InvalidSignatureException",
-                           f"Signature not yet current: {timestamp} is still later than "
-                           f"{amz_date(now + limit)} ({amz_date(now)} + {minutes})")
-        # the signature, computed by botocore
-        expected = self.botocore_signature(auth, cred, timestamp, signed, body)
-        provided = (auth.signature or "").lower()
-        auth.signature_valid = hmac.compare_digest(expected.encode(), provided.encode())
-        if auth.signature_valid:
-            declared_sha = self.headers.get("X-Amz-Content-SHA256")
-            if ("x-amz-content-sha256" in signed and declared_sha is not None
-                    and declared_sha.strip() != hashlib.sha256(body).hexdigest()):
-                # botocore trusts a declared payload hash; the service hashes the payload.
-                auth.signature_valid = False
-                auth.problem = "the signed X-Amz-Content-SHA256 is not the body's SHA-256"
-        if not auth.signature_valid:
-            raise ApiError("InvalidSignatureException", SIGNATURE_MISMATCH)
-
-    def botocore_signature(self, auth, cred, timestamp, signed, body):
-        """botocore's SigV4 signature of this request as the client declared it signed:
-        an AWSRequest with the method, URL path (and query), body and exactly the signed
-        headers (their received values, repeated ones in order), signed by SigV4Auth for
-        the credential scope's region and service at the request's own timestamp."""
-        scheme = "https" if isinstance(self.connection, ssl.SSLSocket) else "http"
-        host = self.headers.get("Host") or "%s:%d" % self.server.server_address[:2]
-        request = AWSRequest(method=self.command, url=f"{scheme}://{host}{self.path}",
-                             data=body)
-        for name in signed:
-            for value in self.headers.get_all(name) or []:
-                request.headers[name] = value  # HTTPHeaders: appends, keeps repeats
-        # botocore takes the signing time from here (add_auth would set it from utcnow()).
-        request.context["timestamp"] = timestamp
-        credentials = Credentials(cred["access_key_id"], cred["secret_access_key"],
-                                  cred.get("session_token"))
-        signer_class = SigV4Auth
-        if any(name in SIGNED_HEADERS_BLACKLIST for name in signed):
-            signer_class = DeclaredHeadersSigV4Auth
-        signer = signer_class(credentials, auth.service, auth.region)
-        canonical_request = signer.canonical_request(request)
-        string_to_sign = signer.string_to_sign(request, canonical_request)
-        auth.expected_creq = canonical_request
-        auth.expected_sts = string_to_sign
-        return signer.signature(string_to_sign, request)
+        window = f"{limit // 60} min." if limit % 60 == 0 else f"{limit} sec."
+        check_clock_skew(timestamp, signed_at, self.state.now(), limit, window)
+        check_signature(self, auth, cred, timestamp, signed, body)
 
     # --- the operations --------------------------------------------------------------------
     def operation(self, config, auth, target, request):
+        """The result of GetSecretValue or DescribeSecret for an authenticated request;
+        ApiError as the service answers."""
         if self.command != "POST" or self.path != "/":
             raise ApiError("UnknownOperationException")
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
@@ -884,6 +504,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.secret_value(secret)
 
     def authorize(self, config, auth, action, secret_id):
+        """AccessDeniedException when the credential is "denied" the secret."""
         cred = auth.credential
         denied = cred.get("denied")
         if denied is True or (isinstance(denied, list) and (
@@ -901,6 +522,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     @staticmethod
     def secret_value(secret):
+        """GetSecretValue's result."""
         result = {"ARN": secret.arn, "CreatedDate": secret.created, "Name": secret.name}
         if secret.binary is not None:
             result["SecretBinary"] = secret.binary
@@ -912,6 +534,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     @staticmethod
     def describe(secret):
+        """DescribeSecret's result."""
         result = {"ARN": secret.arn, "Name": secret.name}
         if secret.description is not None:
             result["Description"] = secret.description
@@ -925,6 +548,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # --- faults ----------------------------------------------------------------------------
     def fault(self, config, rule, record, request):
+        """Answer with an after-the-check rule's fault instead of the operation."""
         action = rule.action
         if action == "error":
             err = ApiError(rule.type.rsplit("#", 1)[-1], rule.message, rule.status,
@@ -944,6 +568,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             record["status"] = 200
 
     def stream_big(self, config, rule, request):
+        """A GetSecretValue answer of rule.size bytes (SecretString of rule.fill)."""
         secret_id = request.get("SecretId") if isinstance(request, dict) else None
         secret = config.find_secret(secret_id) if isinstance(secret_id, str) else None
         name = secret.name if secret else (secret_id or "big")
@@ -967,7 +592,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()
-        block = (rule.fill * (65536 // len(rule.fill) + 1)).encode()[:65536]
 
         def write(data):
             if rule.chunked:
@@ -976,170 +600,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(data)
 
         write(head)
-        left = fill_size
-        while left > 0:
-            piece = block[:min(left, len(block))]
+        for piece in filler(rule.fill.encode(), fill_size):
             write(piece)
-            left -= len(piece)
         write(tail)
         if rule.chunked:
             self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 
-    def drop(self, rule):
-        """Close the connection without answering (with a TCP RST when "rst")."""
-        self.close_connection = True
-        sock = self.connection
-        try:
-            if rule.rst:
-                raw = socket.socket(fileno=os.dup(sock.fileno()))
-                raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                raw.close()
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-    def hang(self, rule):
-        """Never answer; return when the client closes (or after max_ms, or at shutdown)."""
-        self.close_connection = True
-        deadline = None if rule.max_ms is None else time.monotonic() + rule.max_ms / 1000.0
-        sock = self.connection
-        sock.settimeout(0)
-        while not self.server.stopping.is_set():
-            wait = 0.2
-            if deadline is not None:
-                wait = min(wait, deadline - time.monotonic())
-                if wait <= 0:
-                    break
-            readable, _, _ = select.select([sock], [], [], wait)
-            if readable:
-                try:
-                    if not sock.recv(65536):
-                        break  # the client went away
-                except (ssl.SSLWantReadError, BlockingIOError):
-                    continue
-                except OSError:
-                    break
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-
-class Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
-    request_queue_size = 64
-
-    def __init__(self, address, handler, tls_context=None):
-        self.stopping = threading.Event()
-        self.tls_context = tls_context
-        super().__init__(address, handler)
-
-    def finish_request(self, request, client_address):
-        # Per connection, in its own thread: no Nagle, and the TLS handshake here (not in
-        # accept()) so a stalled or refused handshake never blocks other connections.
-        try:
-            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
-            pass
-        if self.tls_context is None:
-            self.RequestHandlerClass(request, client_address, self)
-            return
-        request.settimeout(10)
-        try:
-            conn = self.tls_context.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError) as e:
-            self.RequestHandlerClass.state.log({
-                "target": None, "status": None, "action": "tls_handshake_failed",
-                "error": str(e), "time": round(time.time(), 3)})
-            return
-        try:
-            conn.settimeout(None)
-            self.RequestHandlerClass(conn, client_address, self)
-        finally:
-            try:
-                conn.close()
-            except OSError:
-                pass
-
-    def handle_error(self, request, client_address):
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (BrokenPipeError, ConnectionResetError, TimeoutError, ssl.SSLError,
-                            ClientGone)):
-            return
-        super().handle_error(request, client_address)
-
-
-def write_atomically(path, text):
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
 
 def main():
-    parser = argparse.ArgumentParser(description="Stand-in AWS Secrets Manager (GetSecretValue)")
-    parser.add_argument("--config", required=True, help="configuration JSON file")
-    parser.add_argument("--port-file", required=True, help="where to write the port once listening")
-    parser.add_argument("--log", help="request log, one JSON object per line")
-    parser.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
-    parser.add_argument("--tls-key", help="the certificate's private key (PEM)")
-    parser.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
-    args = parser.parse_args()
-
-    if SigV4Auth is None:
-        print("fake_secretsmanager: botocore is missing (Debian: apt install python3-botocore)",
-              file=sys.stderr)
-        return 3
-    if bool(args.tls_cert) != bool(args.tls_key):
-        parser.error("--tls-cert and --tls-key go together")
-    try:
-        state = State(args.config)
-    except (OSError, ValueError, ConfigError) as e:
-        print(f"fake_secretsmanager: {args.config}: {e}", file=sys.stderr)
-        return 2
-
-    context = None
-    if args.tls_cert:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        context.set_alpn_protocols(["http/1.1"])
-        try:
-            context.load_cert_chain(args.tls_cert, args.tls_key)
-        except (OSError, ssl.SSLError) as e:
-            print(f"fake_secretsmanager: {args.tls_cert}: {e}", file=sys.stderr)
-            return 2
-
-    if args.log:
-        state.log_file = open(args.log, "a", encoding="utf-8")
-    Handler.state = state
-    Server.address_family = socket.AF_INET6 if ":" in args.bind else socket.AF_INET
-    server = Server((args.bind, args.port), Handler, context)
-
-    def stop(signum, frame):
-        server.stopping.set()
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    def hup(signum, frame):
-        threading.Thread(target=state.reload, kwargs={"force": True}, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGHUP, hup)
-
-    write_atomically(args.port_file, f"{server.server_address[1]}\n")
-    try:
-        server.serve_forever(poll_interval=0.2)
-    finally:
-        server.stopping.set()
-        server.server_close()
-    return 0
+    """Serve as the stand-in Secrets Manager; returns the exit code."""
+    parser = argument_parser("Stand-in AWS Secrets Manager (GetSecretValue)", tls=True)
+    return run(PROG, parser, lambda args: AwsState(args.config, Config, PROG), Handler,
+               reload_on_hangup=True)
 
 
 if __name__ == "__main__":

@@ -5,8 +5,8 @@
 It speaks the real wire protocol (REST-JSON: POST /v2/email/outbound-emails, JSON body with
 Content.Raw.Data in base64, errors named by x-amzn-ErrorType with {"message": ...}) and checks
 every request's Signature Version 4 for the signing name "ses" with botocore as an
-independent oracle (the scaffolding of fake_secretsmanager.py: the request is rebuilt from
-exactly the headers it says it signed, and botocore computes the signature). Each accepted
+independent oracle (aws_sigv4.py, as fake_secretsmanager.py does: the request is rebuilt
+from exactly the headers it says it signed, and botocore computes the signature). Each accepted
 message is written to --messages-dir as MESSAGEID.eml (the decoded raw bytes) and
 MESSAGEID.json (envelope, signer). Faults (errors, raw statuses, hangs, drops, delays,
 expired tokens) come from the "faults" list; every request is logged as one JSON line.
@@ -32,29 +32,26 @@ Configuration (JSON object; read again when the file changes):
              "expired_token" (403 ExpiredTokenException)
 """
 
-import argparse
 import base64
-import email.utils
-import hashlib
-import hmac
-import http.server
 import json
 import os
-import select
-import signal
-import socket
 import ssl
 import sys
-import threading
 import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import fake_secretsmanager as scaffold  # noqa: E402 - the shared SigV4 oracle and server
+from aws_sigv4 import (ALGORITHM, SIGNATURE_MISMATCH, ApiError, Auth,  # noqa: E402
+                       check_clock_skew, check_service_and_region, check_signature,
+                       find_credential, parse_amz_date, parse_authorization,
+                       signed_header_names)
+from aws_stub import (IMDS_DEFAULT_CREDENTIALS, AwsConfig, AwsFaultRule,  # noqa: E402
+                      AwsHandler, AwsState, http_error_page, json_or_none, run)
+from stub_server import ConfigError, argument_parser, take_rule  # noqa: E402
 
+PROG = "fake_sesv2"
 SERVICE = "ses"
 SEND_PATH = "/v2/email/outbound-emails"
-ALGORITHM = "AWS4-HMAC-SHA256"
 RAW_MAX = 40 * 1000 * 1000  # after base64
 MAX_BODY = 64 * 1024 * 1024
 NAMESPACE = "com.amazonaws.sesv2"
@@ -78,7 +75,7 @@ ERRORS = {
     "ExpiredTokenException": (403, "The security token included in the request is expired"),
     "UnrecognizedClientException": (403, "The security token included in the request is "
                                     "invalid."),
-    "InvalidSignatureException": (403, scaffold.SIGNATURE_MISMATCH),
+    "InvalidSignatureException": (403, SIGNATURE_MISMATCH),
     "IncompleteSignatureException": (403, "Incomplete signature"),
     "MissingAuthenticationTokenException": (403, "Missing Authentication Token"),
     "AccessDeniedException": (403, "Access denied"),
@@ -90,46 +87,26 @@ CONFIG_KEYS = {"region", "account_id", "credentials", "clock_offset_seconds",
 CREDENTIAL_KEYS = {"access_key_id", "secret_access_key", "session_token", "role", "user",
                    "expired", "not_after", "expires_after_first_use", "denied"}
 ACTIONS = {"error", "status_raw", "hang", "drop", "slow", "expired_token"}
-PRE_AUTH_ACTIONS = {"hang", "drop"}
 RULE_KEYS = {"action", "times", "recipient", "sender", "access_key_id", "type", "status",
              "message", "body", "delay_ms", "max_ms", "close"}
 
 
-class ConfigError(Exception):
-    pass
+class Rule(AwsFaultRule):
+    """One fault rule: what it matches (recipient, sender, access_key_id) and what it does."""
 
-
-class Rule:
     def __init__(self, index, spec):
-        where = f"faults[{index}]"
         if not isinstance(spec, dict) or set(spec) - RULE_KEYS:
-            raise ConfigError(f"{where}: an object with keys among {sorted(RULE_KEYS)}")
-        self.action = spec.get("action")
-        if self.action not in ACTIONS:
-            raise ConfigError(f"{where}: \"action\" must be one of {sorted(ACTIONS)}")
-        times = spec.get("times")
-        if times is not None and (not isinstance(times, int) or times < 0):
-            raise ConfigError(f"{where}: \"times\" must be a non-negative integer")
-        self.remaining = times
+            raise ConfigError(f"faults[{index}]: an object with keys among {sorted(RULE_KEYS)}")
+        super().__init__(index, spec, RULE_KEYS, ACTIONS)
         self.recipient = spec.get("recipient")
         self.sender = spec.get("sender")
-        self.access_key_id = spec.get("access_key_id")
-        self.type = spec.get("type")
         if self.action == "error" and not isinstance(self.type, str):
-            raise ConfigError(f"{where}: action \"error\" needs \"type\"")
-        self.status = spec.get("status")
-        if self.action == "status_raw" and self.status is None:
-            self.status = 502
-        self.message = spec.get("message")
+            raise ConfigError(f"faults[{index}]: action \"error\" needs \"type\"")
         body = spec.get("body")
         self.body = None if body is None else body.encode()
-        self.delay_ms = int(spec.get("delay_ms", 0))
-        self.max_ms = spec.get("max_ms")
-        self.close = bool(spec.get("close", False))
 
     def matches(self, sender, recipients, akid):
-        if self.remaining is not None and self.remaining <= 0:
-            return False
+        """Whether the rule applies to a message from sender to recipients signed with akid."""
         if self.recipient is not None and self.recipient not in (recipients or []):
             return False
         if self.sender is not None and self.sender != sender:
@@ -139,17 +116,16 @@ class Rule:
         return True
 
 
-class Config:
+class Config(AwsConfig):
+    """One parsed, validated configuration file."""
+
     def __init__(self, raw):
         if not isinstance(raw, dict) or set(raw) - CONFIG_KEYS:
             raise ConfigError(f"the configuration is an object with keys among "
                               f"{sorted(CONFIG_KEYS)}")
-        self.region = raw.get("region", "eu-west-1")
-        self.account = str(raw.get("account_id", "123456789012"))
-        self.clock_offset = float(raw.get("clock_offset_seconds", 0))
-        self.skew_limit = int(raw.get("clock_skew_limit_seconds", 300))
+        super().__init__(raw)
         self.verified = raw.get("verified_identities")
-        creds = raw.get("credentials", scaffold.IMDS_DEFAULT_CREDENTIALS)
+        creds = raw.get("credentials", IMDS_DEFAULT_CREDENTIALS)
         self.credentials = {}
         for i, cred in enumerate(creds):
             if not isinstance(cred, dict) or set(cred) - CREDENTIAL_KEYS or \
@@ -160,15 +136,12 @@ class Config:
         self.rules = [Rule(i, r) for i, r in enumerate(raw.get("faults") or [])]
 
 
-class State:
+class State(AwsState):
+    """AwsState, plus where accepted messages go and when each access key was first used."""
+
     def __init__(self, path, messages_dir):
-        self.path = path
+        super().__init__(path, Config, PROG)
         self.messages_dir = messages_dir
-        self.lock = threading.Lock()
-        self.config = self._load()
-        self.stamp = self._stamp()
-        self.log_file = None
-        self.connections = 0
         self.first_use = {}  # access key id -> time of its first accepted signature
 
     def expired(self, cred):
@@ -183,113 +156,19 @@ class State:
             first = self.first_use.setdefault(cred["access_key_id"], now)
         return now >= first + float(ttl)
 
-    def _load(self):
-        with open(self.path, encoding="utf-8") as f:
-            return Config(json.load(f))
-
-    def _stamp(self):
-        try:
-            st = os.stat(self.path)
-        except OSError:
-            return None
-        return (st.st_mtime_ns, st.st_size, st.st_ino)
-
-    def reload(self):
-        stamp = self._stamp()
-        with self.lock:
-            if stamp is None or stamp == self.stamp:
-                return
-            try:
-                self.config = self._load()
-            except (OSError, ValueError, ConfigError) as e:
-                print(f"fake_sesv2: {self.path}: {e} (keeping the previous configuration)",
-                      file=sys.stderr, flush=True)
-            self.stamp = stamp
-
-    def now(self):
-        return time.time() + self.config.clock_offset
-
-    def next_connection(self):
-        with self.lock:
-            self.connections += 1
-            return self.connections
-
-    def take_rule(self, config, sender, recipients, akid, pre_auth):
-        with self.lock:
-            for rule in config.rules:
-                if not rule.matches(sender, recipients, akid):
-                    continue
-                if (rule.action in PRE_AUTH_ACTIONS) != pre_auth:
-                    return None
-                if rule.remaining is not None:
-                    rule.remaining -= 1
-                return rule
-        return None
-
-    def log(self, record):
-        if self.log_file is None:
-            return
-        with self.lock:
-            self.log_file.write(json.dumps(record, separators=(",", ":")) + "\n")
-            self.log_file.flush()
-
-
-class ApiError(Exception):
-    def __init__(self, code, message=None, status=None):
-        super().__init__(code)
-        self.code = code
-        self.message = message
-        self.status = status
-
 
 def message_id():
     """SES's shape: 0102 + 12 hex of the time in ms, a UUID, and the 6-digit suffix."""
     return f"0102{int(time.time() * 1000):012x}-{uuid.uuid4()}-000000"
 
+class Handler(AwsHandler):
+    """The SES API v2 front end and SendEmail."""
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 120
-    state: State
-
-    def log_message(self, format, *args):  # noqa: A002
-        pass
-
-    def setup(self):
-        super().setup()
-        self.conn_id = self.state.next_connection()
-
-    def send_response(self, code, message=None):
-        self.send_response_only(code, message)
-        self.send_header("Date", email.utils.formatdate(self.state.now(), usegmt=True))
-
-    def read_body(self):
-        length = self.headers.get("Content-Length")
-        if length is None:
-            return b""
-        n = int(length.strip())
-        if n < 0 or n > MAX_BODY:
-            raise ValueError("bad Content-Length")
-        data = self.rfile.read(n) if n else b""
-        if len(data) < n:
-            raise scaffold.ClientGone()
-        return data
-
-    def send_bytes(self, status, body, content_type, extra=None, close=False):
-        self.send_response(status)
-        self.send_header("x-amzn-RequestId", self.request_id)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (extra or {}).items():
-            self.send_header(name, value)
-        if close:
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.end_headers()
-        self.wfile.write(body)
-        self.wfile.flush()
+    max_body = MAX_BODY
 
     def send_error_json(self, err, close=False):
+        """Answer an ApiError as SES does ({"message": ...}, x-amzn-ErrorType); returns
+        (status, code)."""
         status_default, message_default = ERRORS.get(err.code, (400, None))
         status = err.status or status_default
         message = err.message if err.message is not None else message_default
@@ -300,11 +179,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return status, err.code
 
     def do_POST(self):
+        """These methods go to dispatch (others get http.server's 501)."""
         self.dispatch()
 
     do_GET = do_PUT = do_DELETE = do_HEAD = do_POST
 
     def dispatch(self):
+        """Answer one request and log it (one JSON line) however it ends."""
         self.state.reload()
         config = self.state.config
         self.request_id = str(uuid.uuid4())
@@ -317,30 +198,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "tls": isinstance(self.connection, ssl.SSLSocket),
             "user_agent": self.headers.get("User-Agent"), "time": round(time.time(), 3),
         }
-        try:
-            try:
-                body = self.read_body()
-            except ValueError:
-                record["status"] = 400
-                self.state.log(record)
-                self.send_bytes(400, b"", "text/plain", close=True)
-                return
-            self.handle_api(config, record, body)
-        except FaultHandled:
-            self.close_connection = True
-            return
-        except (scaffold.ClientGone, BrokenPipeError, ConnectionResetError, ssl.SSLError,
-                TimeoutError):
-            self.close_connection = True
-            record["action"] = record["action"] or "client_gone"
-        self.state.log(record)
+        self.serve_request(record, lambda body: self.handle_api(config, record, body))
 
     def handle_api(self, config, record, body):
-        request = None
-        try:
-            request = json.loads(body) if body else None
-        except ValueError:
-            pass
+        """Faults before the signature check, the check, faults after it, SendEmail."""
+        request = json_or_none(body)
         sender = recipients = None
         if isinstance(request, dict):
             sender = request.get("FromEmailAddress")
@@ -348,22 +210,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if isinstance(dest, dict):
                 recipients = dest.get("ToAddresses")
         record["sender"], record["recipients"] = sender, recipients
-        auth = scaffold.Auth()
-        self.parse_authorization(auth)
+        auth = Auth()
+        parse_authorization(self.headers, auth)  # lenient: only to match and log
         record["access_key_id"] = auth.access_key_id
         record["region"], record["service"] = auth.region, auth.service
 
-        rule = self.state.take_rule(config, sender, recipients, auth.access_key_id, True)
-        if rule is not None:
-            record["action"] = rule.action
-            if rule.delay_ms:
-                time.sleep(rule.delay_ms / 1000.0)
-            self.state.log(record)
-            if rule.action == "drop":
-                self.drop()
-            else:
-                self.hang(rule)
-            raise FaultHandled()
+        request_keys = (sender, recipients, auth.access_key_id)
+        self.fault_before_auth(record, config.rules, request_keys)
 
         try:
             self.authenticate(config, auth, body)
@@ -376,11 +229,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         record["signature_valid"] = auth.signature_valid
         record["session_token_signed"] = auth.token_signed
 
-        rule = self.state.take_rule(config, sender, recipients, auth.access_key_id, False)
+        rule = take_rule(config.rules, request_keys, pre_auth=False)
         if rule is not None:
-            record["action"] = rule.action
-            if rule.delay_ms:
-                time.sleep(rule.delay_ms / 1000.0)
+            self.start_fault(record, rule)
             if rule.action == "error":
                 record["status"], record["error_type"] = self.send_error_json(
                     ApiError(rule.type, rule.message, rule.status), close=rule.close)
@@ -390,8 +241,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     ApiError("ExpiredTokenException", rule.message, rule.status))
                 return
             if rule.action == "status_raw":
-                body = rule.body if rule.body is not None else scaffold.http_error_page(
-                    rule.status)
+                body = rule.body if rule.body is not None else http_error_page(rule.status)
                 self.send_bytes(rule.status, body, "text/html", close=rule.close)
                 record["status"] = rule.status
                 return
@@ -404,117 +254,39 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         close=bool(rule and rule.close))
         record["status"] = 200
 
-    # --- Signature Version 4, checked by botocore ------------------------------------------
-    def parse_authorization(self, auth):
-        header = self.headers.get("Authorization")
-        auth.token_present = self.headers.get("X-Amz-Security-Token") is not None
-        if header is None:
-            return None
-        algorithm, _, rest = header.strip().partition(" ")
-        auth.algorithm = algorithm
-        params = {}
-        for part in rest.split(","):
-            key, sep, value = part.strip().partition("=")
-            if sep:
-                params[key.strip()] = value.strip()
-        if "Credential" in params:
-            parts = params["Credential"].split("/")
-            auth.credential_parts = parts
-            auth.access_key_id = parts[0]
-            if len(parts) == 5:
-                auth.scope_date, auth.region, auth.service = parts[1], parts[2], parts[3]
-        if "SignedHeaders" in params:
-            auth.signed_headers = [h for h in params["SignedHeaders"].split(";") if h]
-            auth.token_signed = "x-amz-security-token" in [h.lower() for h in
-                                                           auth.signed_headers]
-        auth.signature = params.get("Signature")
-        return [p for p in ("Credential", "Signature", "SignedHeaders") if p not in params]
-
+    # --- Signature Version 4 (the checks of aws_sigv4.py, in SES's order) -----------------
     def authenticate(self, config, auth, body):
-        missing = self.parse_authorization(auth)
+        """Check the request's signature like the service: ApiError when it fails."""
+        missing = parse_authorization(self.headers, auth)
         if missing is None:
             raise ApiError("MissingAuthenticationTokenException")
         if auth.algorithm != ALGORITHM or missing or len(auth.credential_parts) != 5:
             raise ApiError("IncompleteSignatureException")
-        signed = [h.lower() for h in auth.signed_headers]
-        if "host" not in signed:
-            raise ApiError("IncompleteSignatureException",
-                           "'Host' or ':authority' must be a 'SignedHeader' in the AWS "
-                           "Authorization.")
+        signed = signed_header_names(auth)
         timestamp = (self.headers.get("X-Amz-Date") or "").strip()
-        signed_at = scaffold.parse_amz_date(timestamp)
+        signed_at = parse_amz_date(timestamp)
         if signed_at is None:
             raise ApiError("IncompleteSignatureException",
                            f"Date must be in ISO-8601 'basic format'. Got '{timestamp}'.")
         if auth.credential_parts[4] != "aws4_request":
             raise ApiError("InvalidSignatureException", "Credential should be scoped with a "
                            "valid terminator: 'aws4_request'")
-        if auth.service != SERVICE:
-            raise ApiError("InvalidSignatureException",
-                           f"Credential should be scoped to correct service: '{SERVICE}'. ")
-        if auth.region != config.region:
-            raise ApiError("InvalidSignatureException",
-                           "Credential should be scoped to a valid region.")
+        check_service_and_region(auth, SERVICE, config.region)
         if auth.scope_date != timestamp[:8]:
             raise ApiError("InvalidSignatureException",
                            "Date in Credential scope does not match YYYYMMDD from ISO-8601 "
                            "version of date from HTTP.")
-        cred = config.credentials.get(auth.access_key_id)
-        if cred is None:
-            raise ApiError("UnrecognizedClientException")
-        auth.credential = cred
-        tokens = self.headers.get_all("X-Amz-Security-Token") or []
-        want = cred.get("session_token")
-        if want and (tokens != [want] or not auth.token_signed):
-            raise ApiError("UnrecognizedClientException")
-        if not want and tokens:
-            raise ApiError("UnrecognizedClientException")
+        cred = find_credential(self.headers, auth, config.credentials)
         if cred.get("expired") or self.state.expired(cred):
             raise ApiError("ExpiredTokenException")
-        now = self.state.now()
         limit = config.skew_limit
-        if signed_at < now - limit:
-            raise ApiError("InvalidSignatureException",
-                           f"Signature expired: {timestamp} is now earlier than "
-                           f"{scaffold.amz_date(now - limit)} ({scaffold.amz_date(now)} - "
-                           f"{limit // 60} min.)")
-        if signed_at > now + limit:
-            raise ApiError("InvalidSignatureException",
-                           f"Signature not yet current: {timestamp} is still later than "
-                           f"{scaffold.amz_date(now + limit)} ({scaffold.amz_date(now)} + "
-                           f"{limit // 60} min.)")
-        expected = self.botocore_signature(auth, cred, timestamp, signed, body)
-        auth.signature_valid = hmac.compare_digest(expected.encode(),
-                                                   (auth.signature or "").lower().encode())
-        declared = self.headers.get("X-Amz-Content-SHA256")
-        if auth.signature_valid and "x-amz-content-sha256" in signed and declared is not None \
-                and declared.strip() != hashlib.sha256(body).hexdigest():
-            auth.signature_valid = False
-        if not auth.signature_valid:
-            raise ApiError("InvalidSignatureException")
-
-    def botocore_signature(self, auth, cred, timestamp, signed, body):
-        scheme = "https" if isinstance(self.connection, ssl.SSLSocket) else "http"
-        host = self.headers.get("Host") or "%s:%d" % self.server.server_address[:2]
-        request = scaffold.AWSRequest(method=self.command, url=f"{scheme}://{host}{self.path}",
-                                      data=body)
-        for name in signed:
-            for value in self.headers.get_all(name) or []:
-                request.headers[name] = value
-        request.context["timestamp"] = timestamp
-        credentials = scaffold.Credentials(cred["access_key_id"], cred["secret_access_key"],
-                                           cred.get("session_token"))
-        signer_class = scaffold.SigV4Auth
-        if any(name in scaffold.SIGNED_HEADERS_BLACKLIST for name in signed):
-            signer_class = scaffold.DeclaredHeadersSigV4Auth
-        signer = signer_class(credentials, auth.service, auth.region)
-        canonical_request = signer.canonical_request(request)
-        string_to_sign = signer.string_to_sign(request, canonical_request)
-        auth.expected_creq = canonical_request
-        return signer.signature(string_to_sign, request)
+        check_clock_skew(timestamp, signed_at, self.state.now(), limit, f"{limit // 60} min.")
+        check_signature(self, auth, cred, timestamp, signed, body)
 
     # --- the operation --------------------------------------------------------------------
     def send_email(self, config, record, request):
+        """SendEmail: check the request like SES, write MESSAGEID.eml and .json into the
+        messages directory; returns the result (ApiError as SES answers)."""
         if self.command != "POST" or self.path.split("?")[0] != SEND_PATH:
             raise ApiError("NotFoundException", "Unknown operation")
         if not isinstance(request, dict):
@@ -560,92 +332,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         os.replace(base + ".json.tmp", base + ".json")
         return {"MessageId": mid}
 
-    # --- faults ---------------------------------------------------------------------------
-    def drop(self):
-        self.close_connection = True
-        try:
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-    def hang(self, rule):
-        self.close_connection = True
-        deadline = None if rule.max_ms is None else time.monotonic() + rule.max_ms / 1000.0
-        sock = self.connection
-        sock.settimeout(0)
-        while not self.server.stopping.is_set():
-            wait = 0.2
-            if deadline is not None:
-                wait = min(wait, deadline - time.monotonic())
-                if wait <= 0:
-                    break
-            readable, _, _ = select.select([sock], [], [], wait)
-            if readable:
-                try:
-                    if not sock.recv(65536):
-                        break
-                except (ssl.SSLWantReadError, BlockingIOError):
-                    continue
-                except OSError:
-                    break
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-
-class FaultHandled(Exception):
-    pass
-
-
 def main():
-    parser = argparse.ArgumentParser(description="Stand-in Amazon SES API v2 (SendEmail)")
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--port-file", required=True)
-    parser.add_argument("--messages-dir", required=True, help="where accepted messages go")
-    parser.add_argument("--log", help="request log, one JSON object per line")
-    parser.add_argument("--tls-cert")
-    parser.add_argument("--tls-key")
-    parser.add_argument("--bind", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
-    args = parser.parse_args()
-
-    if scaffold.SigV4Auth is None:
-        print("fake_sesv2: botocore is missing (Debian: apt install python3-botocore)",
-              file=sys.stderr)
-        return 3
-    if bool(args.tls_cert) != bool(args.tls_key):
-        parser.error("--tls-cert and --tls-key go together")
-    try:
-        state = State(args.config, args.messages_dir)
-    except (OSError, ValueError, ConfigError) as e:
-        print(f"fake_sesv2: {args.config}: {e}", file=sys.stderr)
-        return 2
-    context = None
-    if args.tls_cert:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        context.set_alpn_protocols(["http/1.1"])
-        context.load_cert_chain(args.tls_cert, args.tls_key)
-    if args.log:
-        state.log_file = open(args.log, "a", encoding="utf-8")
-    Handler.state = state
-    scaffold.Server.address_family = socket.AF_INET6 if ":" in args.bind else socket.AF_INET
-    server = scaffold.Server((args.bind, args.port), Handler, context)
-
-    def stop(signum, frame):
-        server.stopping.set()
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    scaffold.write_atomically(args.port_file, f"{server.server_address[1]}\n")
-    try:
-        server.serve_forever(poll_interval=0.2)
-    finally:
-        server.stopping.set()
-        server.server_close()
-    return 0
+    """Serve as the stand-in SES API v2; returns the exit code."""
+    messages_dir = ("--messages-dir", {"required": True, "help": "where accepted messages go"})
+    parser = argument_parser("Stand-in Amazon SES API v2 (SendEmail)", tls=True,
+                             own=[messages_dir])
+    return run(PROG, parser, lambda args: State(args.config, args.messages_dir), Handler)
 
 
 if __name__ == "__main__":

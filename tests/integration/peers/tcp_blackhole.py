@@ -11,12 +11,15 @@ Runs until SIGTERM. Standard library only; Linux semantics (net.ipv4.tcp_abort_o
 
 import argparse
 import os
-import signal
 import socket
-import threading
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from stub_server import wait_for_stop_signal, write_port_file  # noqa: E402
 
 
 def main():
+    """Listen, fill the accept queue, announce the port, wait for SIGTERM or SIGINT."""
     parser = argparse.ArgumentParser(description="a TCP port whose connects time out")
     parser.add_argument("--port-file", required=True)
     parser.add_argument("--bind", default="127.0.0.1")
@@ -36,15 +39,8 @@ def main():
             pass
         fillers.append(c)
 
-    tmp = args.port_file + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(f"{port}\n")
-    os.replace(tmp, args.port_file)
-
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
-    done.wait()
+    write_port_file(args.port_file, port)
+    wait_for_stop_signal()
 
 
 if __name__ == "__main__":
