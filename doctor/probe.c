@@ -1,78 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * probe - the TCP connect test behind the imds and relayhost-port checks: non-blocking
- * connect, poll() with a deadline per address. A timeout (no SYN-ACK, no RST) is kept apart
- * from a refusal: on EC2 a timed-out port 25 is the outbound throttle, a refusal is not.
+ * probe - the TCP connect test behind the imds and relayhost-port checks (tcp_connect_host:
+ * non-blocking connect, poll() with a deadline per address). A timeout (no SYN-ACK, no RST) is kept
+ * apart from a refusal: on EC2 a timed-out port 25 is the outbound throttle, a refusal is not.
  */
 #include "probe.h"
 
-#include <errno.h>
-#include <netdb.h>
-#include <poll.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include "backoff.h"
-#include "fileio.h"
+#include "tcp_connect.h"
 
 int tcp_probe(const char *host, unsigned port, uint64_t timeout_ms, char *ip, size_t ip_size,
               char *why, size_t why_size)
 {
-        struct addrinfo hints = {
-                .ai_family = AF_UNSPEC,
-                .ai_socktype = SOCK_STREAM,
-                .ai_flags = AI_NUMERICSERV,
-        };
-        struct addrinfo *list = NULL, *ai;
-        char service[8];
-        int r, last = -EHOSTUNREACH;
+        int fd = tcp_connect_host(host, port, timeout_ms, ip, ip_size, why, why_size);
 
-        (void)snprintf(service, sizeof service, "%u", port);
-        r = getaddrinfo(host, service, &hints, &list);
-        if (r != 0) {
-                (void)snprintf(why, why_size, "cannot resolve %s: %s", host,
-                               r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
-                return -EHOSTUNREACH;
-        }
-        for (ai = list; ai; ai = ai->ai_next) {
-                char addr[NI_MAXHOST] = "?";
-                int fd, soerr = 0;
-                socklen_t len = sizeof soerr;
-
-                (void)getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof addr, NULL, 0,
-                                  NI_NUMERICHOST);
-                fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                            ai->ai_protocol);
-                if (fd < 0) {
-                        last = -errno;
-                        (void)snprintf(why, why_size, "connect to %s[%s]:%u: %s", host, addr, port,
-                                       strerror(-last));
-                        continue;
-                }
-                r = connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 ? -errno : 0;
-                if (r == -EINPROGRESS || r == -EINTR) {
-                        r = fd_wait(fd, POLLOUT, now_monotonic_usec() + timeout_ms * 1000ULL);
-                        if (r == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
-                                r = -errno;
-                        else if (r == 0 && soerr != 0)
-                                r = -soerr;
-                }
-                (void)close(fd);
-                if (r == 0) {
-                        if (ip)
-                                (void)snprintf(ip, ip_size, "%s", addr);
-                        freeaddrinfo(list);
-                        return 0;
-                }
-                /* A timeout on one address and a refusal on another: report the timeout,
-                 * the more telling of the two (a filter on the way). */
-                if (last != -ETIMEDOUT)
-                        last = r;
-                (void)snprintf(why, why_size, "connect to %s[%s]:%u: %s", host, addr, port,
-                               r == -ETIMEDOUT ? "Connection timed out" : strerror(-r));
-        }
-        freeaddrinfo(list);
-        return last;
+        if (fd < 0)
+                return fd;
+        (void)close(fd);
+        return 0;
 }

@@ -47,6 +47,7 @@
 #include "backoff.h"
 #include "fileio.h"
 #include "sasl_client.h"
+#include "tcp_connect.h"
 #include "tls_client.h"
 
 #define SMTP_CLIENT_CONNECT_TIMEOUT_MS 30000ULL
@@ -429,65 +430,21 @@ static int chat(struct smtp_client *c, struct smtp_client_error *err, const char
 /* tcp_connect - the first address of host that accepts a connection within connect_timeout */
 static int tcp_connect(struct smtp_client *c, uint16_t port, struct smtp_client_error *err)
 {
-        struct addrinfo hints = {
-                .ai_family = AF_UNSPEC,
-                .ai_socktype = SOCK_STREAM,
-                .ai_flags = AI_NUMERICSERV,
-        };
-        struct addrinfo *list = NULL, *ai;
-        char service[8];
-        int r, last = -EHOSTUNREACH;
+        char ip[TCP_CONNECT_IP_MAX] = "?", why[512] = "";
+        int fd, one = 1;
 
         set_state(c, SMTP_CLIENT_CONNECTING);
-        (void)snprintf(service, sizeof(service), "%u", port);
-        /* XXX: getaddrinfo() has no deadline of its own; resolv.conf's timeout bounds it. */
-        r = getaddrinfo(c->host, service, &hints, &list);
-        if (r != 0) {
-                set_error(err, DELIVERY_TEMPFAIL, 0, "host lookup for %s failed: %s", c->host,
-                          r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
-                return -EHOSTUNREACH;
+        fd = tcp_connect_host(c->host, port, c->connect_timeout_ms, ip, sizeof ip, why, sizeof why);
+        if (fd < 0) {
+                set_error(err, DELIVERY_TEMPFAIL, 0, "%s", why);
+                return fd;
         }
-        for (ai = list; ai; ai = ai->ai_next) {
-                char ip[NI_MAXHOST] = "?";
-                int fd, soerr = 0;
-                socklen_t soerr_len = sizeof(soerr);
-
-                (void)getnameinfo(ai->ai_addr, ai->ai_addrlen, ip, sizeof(ip), NULL, 0,
-                                  NI_NUMERICHOST);
-                fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                            ai->ai_protocol);
-                if (fd < 0) {
-                        last = -errno;
-                        set_error(err, DELIVERY_TEMPFAIL, 0, "connect to %s[%s]:%u: %s", c->host,
-                                  ip, port, strerror(-last));
-                        continue;
-                }
-                r = connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 ? -errno : 0;
-                if (r == -EINPROGRESS || r == -EINTR) {
-                        r = fd_wait(fd, POLLOUT, deadline_after(c->connect_timeout_ms));
-                        if (r == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &soerr_len) < 0)
-                                r = -errno;
-                        else if (r == 0 && soerr != 0)
-                                r = -soerr;
-                }
-                if (r == 0) {
-                        int one = 1;
-
-                        /* Every command is one write and waits for its reply: Nagle would
-                         * only hold a write back until the delayed ACK of the last one. */
-                        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-                        c->fd = fd;
-                        (void)snprintf(c->peer, sizeof(c->peer), "%s[%s]:%u", c->host, ip, port);
-                        freeaddrinfo(list);
-                        return 0;
-                }
-                (void)close(fd);
-                last = r;
-                set_error(err, DELIVERY_TEMPFAIL, 0, "connect to %s[%s]:%u: %s", c->host, ip, port,
-                          r == -ETIMEDOUT ? "Connection timed out" : strerror(-r));
-        }
-        freeaddrinfo(list);
-        return last;
+        /* Every command is one write and waits for its reply: Nagle would only hold a write
+         * back until the delayed ACK of the last one. */
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        c->fd = fd;
+        (void)snprintf(c->peer, sizeof(c->peer), "%s[%s]:%u", c->host, ip, port);
+        return 0;
 }
 
 /* start_tls - the TLS handshake on the connected socket */
